@@ -1,0 +1,133 @@
+"""Import the official files of the mirror into the store, one dataset at a time, atomically."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from mindit_lib.config import Config
+from mindit_lib.indicators import Catalogue, load_catalogue
+from mindit_lib.sources import boundaries, fiscal, population, tidy
+from mindit_lib.sources.base import SourceError
+from mindit_lib.store import STATUSES, Store, sha256_file
+
+
+@dataclass
+class ImportOutcome:
+    """What happened to one dataset."""
+
+    dataset: str
+    file: str
+    status: str  # "imported", "unchanged", "failed"
+    rows: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+def _read(dataset_id: str, path: Path, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+    importer = catalogue.dataset(dataset_id).importer
+    if importer == "boundaries_statbel":
+        return boundaries.read_statbel_boundaries(path)
+    if importer == "boundaries_web":
+        return boundaries.read_web_boundaries(path)
+    if importer == "refnis_names":
+        return boundaries.read_refnis_names(path)
+    if importer == "population_struct":
+        return population.read_population_structure(path)
+    if importer == "fiscal_statbel":
+        return fiscal.read_fiscal_income(path)
+    if importer == "tidy_observations":
+        inds = {i.id: i for i in catalogue.indicators.values() if dataset_id in i.datasets}
+        return tidy.read_tidy_observations(path, set(inds), {k: v.reference_date_rule for k, v in inds.items()})
+    raise SourceError(f"dataset {dataset_id}: unknown importer {importer!r} in catalogue.yml")
+
+
+def _check(dataset_id: str, path: Path, tables: dict[str, pd.DataFrame], store: Store,
+           catalogue: Catalogue) -> None:
+    obs = tables.get("observation")
+    if obs is None or obs.empty:
+        return
+    unknown_ind = set(obs["indicator_id"]) - set(catalogue.indicators)
+    if unknown_ind:
+        raise SourceError(f"{path}: indicator(s) {sorted(unknown_ind)} are not in catalogue.yml.")
+    bad_status = set(obs["status"]) - STATUSES
+    if bad_status:
+        raise SourceError(f"{path}: unknown status {sorted(bad_status)}.")
+    known = set(tables["territory"]["refnis"]) if "territory" in tables else set(
+        store.query("SELECT refnis FROM territory")["refnis"])
+    if known:
+        unknown = sorted(set(obs["refnis"]) - known)
+        if unknown:
+            raise SourceError(
+                f"{path}: {len(unknown)} commune code(s) unknown to the territory table "
+                f"({', '.join(unknown[:10])}{'…' if len(unknown) > 10 else ''}). A newer commune list may be "
+                "needed (mergers of 2019/2025): add a dated crosswalk, or check the file."
+            )
+
+
+def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool = False,
+                   catalogue: Catalogue | None = None) -> ImportOutcome:
+    """Import one dataset of the catalogue from the mirror; unchanged files are skipped.
+
+    Parameters
+    ----------
+    store : Store
+        Writable store.
+    config : Config
+        Gives the source directory.
+    dataset_id : str
+        Catalogue id.
+    force : bool
+        Re-import even when the file's SHA-256 matches the last successful import.
+
+    Returns
+    -------
+    ImportOutcome
+        ``failed`` outcomes leave the dataset's previous rows untouched.
+    """
+    catalogue = catalogue or load_catalogue()
+    ds = catalogue.dataset(dataset_id)
+    path = config.source_dir / ds.mirror_path
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    digest = None
+    try:
+        if not path.is_file():
+            raise SourceError(
+                f"{path}: file not found (dataset {dataset_id}). Check `paths.source_dir` in mindit.toml "
+                f"(now {config.source_dir}) or download it from {ds.download_url}."
+            )
+        digest = sha256_file(path)
+        last = store.latest_imports()
+        prev = last[last["dataset"] == dataset_id]
+        if not force and not prev.empty and prev.iloc[0]["sha256"] == digest:
+            return ImportOutcome(dataset_id, str(path), "unchanged", int(prev.iloc[0]["rows"]))
+        tables = _read(dataset_id, path, catalogue)
+        _check(dataset_id, path, tables, store, catalogue)
+        rows = store.replace_dataset(dataset_id, tables, file=str(path), sha256=digest, started=started)
+    except (SourceError, OSError, ValueError) as exc:
+        store.record_failure(dataset_id, str(path), digest, started, str(exc))
+        return ImportOutcome(dataset_id, str(path), "failed", 0, time.perf_counter() - t0, str(exc))
+    return ImportOutcome(dataset_id, str(path), "imported", rows, time.perf_counter() - t0)
+
+
+def import_all(config: Config, datasets: list[str] | None = None, *, force: bool = False) -> list[ImportOutcome]:
+    """Import every dataset of the catalogue (or those named), in catalogue order.
+
+    Returns
+    -------
+    list of ImportOutcome
+        One per dataset; the caller decides the exit code from the ``failed`` ones.
+    """
+    catalogue = load_catalogue()
+    ids = datasets or list(catalogue.datasets)
+    unknown = [d for d in ids if d not in catalogue.datasets]
+    if unknown:
+        raise SourceError(f"unknown dataset(s) {unknown}; known: {', '.join(catalogue.datasets)}")
+    with Store(config.store_path) as store:
+        store.set_priorities({k: v.priority for k, v in catalogue.datasets.items()})
+        return [import_dataset(store, config, d, force=force, catalogue=catalogue) for d in ids]

@@ -1,0 +1,72 @@
+"""General importer for tidy observation files (``indicator_id, geo_id, period, value, status, …``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from mindit_lib.sources.base import SourceError, numeric_column, read_table, refnis_column
+
+TIDY_COLUMNS = ["indicator_id", "geo_id", "period", "vintage", "value", "status"]
+STATUS_MAP = {"final": "final", "provisional": "provisional", "suppressed": "confidential",
+              "confidential": "confidential", "not_published": "not_published", "missing": "not_published"}
+
+
+def read_tidy_observations(path: str | Path, indicators: set[str],
+                           reference_rules: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Read a tidy observation file, keeping the indicators the catalogue assigns to this dataset.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with at least ``indicator_id, geo_id, period, vintage, value, status``.
+    indicators : set of str
+        Indicator ids to keep (the catalogue's indicators that list this dataset).
+    reference_rules : dict
+        Indicator id → reference-date rule (``january_1``, ``income_year``…).
+
+    Returns
+    -------
+    dict
+        ``observation`` frame; commune rows only (``be:mun:`` geo ids).
+
+    Raises
+    ------
+    SourceError
+        If a column is missing, a status is unknown, a value is not numeric, or none of the catalogue's
+        indicators is in the file.
+    """
+    path = Path(path)
+    frame = read_table(path, TIDY_COLUMNS)
+    if "is_latest" in frame.columns:
+        frame = frame[frame["is_latest"].fillna("1").str.strip().isin(["1", "true", "True"])]
+    frame = frame[frame["geo_id"].str.startswith("be:mun:") | frame["geo_id"].str.fullmatch(r"\d{4,5}")]
+    present = set(frame["indicator_id"].unique())
+    keep = present & indicators
+    if not keep:
+        raise SourceError(f"{path}: none of the catalogue's indicators {sorted(indicators)} is in the file "
+                          f"(found {sorted(present)[:8]}). Add the file's indicators to catalogue.yml.")
+    frame = frame[frame["indicator_id"].isin(keep)]
+    status = frame["status"].str.strip().str.lower().map(STATUS_MAP)
+    if status.isna().any():
+        bad = sorted(set(frame.loc[status.isna(), "status"]))
+        raise SourceError(f"{path}: unknown status value(s) {bad}; expected one of {sorted(STATUS_MAP)}.")
+    value = numeric_column(frame["value"], path, "value")
+    if (value.isna() & status.isin(["final", "provisional"])).any():
+        raise SourceError(f"{path}: empty value on a row marked final/provisional.")
+    period = numeric_column(frame["period"], path, "period").astype(int)
+    rules = frame["indicator_id"].map(reference_rules).fillna("january_1")
+    obs = pd.DataFrame({
+        "indicator_id": frame["indicator_id"].values,
+        "refnis": refnis_column(frame["geo_id"], path, "geo_id").values,
+        "period": period.values,
+        "reference_date": [date(p, 12, 31) if r == "income_year" else date(p, 1, 1)
+                           for p, r in zip(period, rules, strict=True)],
+        "value": value.values, "status": status.values, "vintage": frame["vintage"].values,
+    })
+    dupes = obs.duplicated(["indicator_id", "refnis", "period"])
+    if dupes.any():
+        raise SourceError(f"{path}: {int(dupes.sum())} duplicate (indicator, commune, period) rows.")
+    return {"observation": obs}

@@ -1,0 +1,239 @@
+"""The store: one embedded DuckDB file holding territories, shapes, observations and import runs.
+
+Each dataset owns its rows. An import replaces a dataset's rows in one transaction and records an
+``import_run``: it lands whole or not at all. The store knows nothing of charts or notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SCHEMA = {
+    "territory": """
+        refnis VARCHAR NOT NULL, level INTEGER NOT NULL, name_fr VARCHAR, name_nl VARCHAR,
+        name_de VARCHAR, parent_refnis VARCHAR, valid_from DATE, valid_to DATE,
+        language VARCHAR, dataset VARCHAR NOT NULL""",
+    "territory_name": """
+        refnis VARCHAR NOT NULL, name_fr VARCHAR, name_nl VARCHAR, name_de VARCHAR,
+        dataset VARCHAR NOT NULL""",
+    "geometry": """
+        geometry_set VARCHAR NOT NULL, refnis VARCHAR NOT NULL, level INTEGER NOT NULL,
+        wkb BLOB NOT NULL, dataset VARCHAR NOT NULL""",
+    "observation": """
+        indicator_id VARCHAR NOT NULL, refnis VARCHAR NOT NULL, period INTEGER NOT NULL,
+        reference_date DATE, value DOUBLE, status VARCHAR NOT NULL, vintage VARCHAR,
+        dataset VARCHAR NOT NULL, sex VARCHAR, age INTEGER""",
+    "import_run": """
+        run_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, file VARCHAR, sha256 VARCHAR,
+        rows BIGINT, started TIMESTAMP, finished TIMESTAMP, status VARCHAR NOT NULL, message VARCHAR""",
+}
+
+#: Columns of each table, in order (used to insert frames).
+COLUMNS = {name: [line.strip().split()[0] for line in ddl.split(",") if line.strip()]
+           for name, ddl in SCHEMA.items()}
+
+STATUSES = {"final", "provisional", "confidential", "not_published"}
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is missing something; the message says what to run."""
+
+
+def sha256_file(path: str | Path) -> str:
+    """Return the hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Store:
+    """Access to the DuckDB store.
+
+    Parameters
+    ----------
+    path : str or Path
+        The DuckDB file.
+    read_only : bool
+        Open read-only (several processes may then read at once, e.g. report workers).
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}: run `mindit import` first.")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        if not read_only:
+            for name, ddl in SCHEMA.items():
+                self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self):
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def replace_dataset(self, dataset: str, tables: dict[str, pd.DataFrame], *, file: str,
+                        sha256: str, started: datetime) -> int:
+        """Replace every row a dataset owns, atomically, and record the import run.
+
+        Parameters
+        ----------
+        dataset : str
+            Catalogue id of the dataset.
+        tables : dict
+            Table name → frame with that table's columns (``dataset`` is filled in).
+        file, sha256 : str
+            The source file and its checksum, recorded in ``import_run``.
+        started : datetime
+            When the import started.
+
+        Returns
+        -------
+        int
+            Rows written over all tables.
+        """
+        rows = 0
+        with self._transaction():
+            for table in ("territory", "territory_name", "geometry", "observation"):
+                self.con.execute(f"DELETE FROM {table} WHERE dataset = ?", [dataset])
+            for table, frame in tables.items():
+                cols = COLUMNS[table]
+                frame = frame.copy()
+                frame["dataset"] = dataset
+                for col in cols:
+                    if col not in frame.columns:
+                        frame[col] = None
+                self.con.register("_incoming", frame[cols])
+                self.con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+                self.con.unregister("_incoming")
+                rows += len(frame)
+            self._record_run(dataset, file, sha256, rows, started, "ok", "")
+        return rows
+
+    def record_failure(self, dataset: str, file: str, sha256: str | None, started: datetime,
+                       message: str) -> None:
+        """Record a failed import (nothing else changes)."""
+        self._record_run(dataset, file, sha256, 0, started, "failed", message)
+
+    def _record_run(self, dataset: str, file: str, sha256: str | None, rows: int, started: datetime,
+                    status: str, message: str) -> None:
+        self.con.execute(
+            "INSERT INTO import_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [uuid.uuid4().hex, dataset, file, sha256, rows, started.replace(tzinfo=None),
+             datetime.now(UTC).replace(tzinfo=None), status, message],
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def query(self, sql: str, params: Iterable | None = None) -> pd.DataFrame:
+        """Run SQL and return a frame."""
+        return self.con.execute(sql, list(params or [])).df()
+
+    def territories(self) -> pd.DataFrame:
+        """Territories with their official names (the newest REFNIS list wins over 2011 names)."""
+        self._require("territory")
+        return self.query("""
+            SELECT t.refnis, t.level,
+                   COALESCE(n.name_fr, t.name_fr) AS name_fr,
+                   COALESCE(n.name_nl, t.name_nl) AS name_nl,
+                   COALESCE(n.name_de, t.name_de) AS name_de,
+                   t.parent_refnis, t.valid_from, t.valid_to, t.language
+            FROM territory t LEFT JOIN territory_name n USING (refnis)
+            ORDER BY t.refnis""")
+
+    def observations(self, indicator_ids: Iterable[str], refnis: Iterable[str] | None = None,
+                     with_dimensions: bool = False) -> pd.DataFrame:
+        """Observations of some indicators, one row per indicator, territory, period (and dimensions).
+
+        Where several datasets give the same value, the one of highest catalogue priority wins
+        (``priority`` is passed through the ``dataset_priority`` table the importer writes).
+        """
+        self._require("observation")
+        ids = list(indicator_ids)
+        where = "indicator_id IN (SELECT unnest(?))"
+        params: list = [ids]
+        if refnis is not None:
+            where += " AND refnis IN (SELECT unnest(?))"
+            params.append(list(refnis))
+        if not with_dimensions:
+            where += " AND sex IS NULL AND age IS NULL"
+        return self.query(f"""
+            SELECT o.*, COALESCE(p.priority, 0) AS priority FROM observation o
+            LEFT JOIN dataset_priority p USING (dataset) WHERE {where}
+            QUALIFY row_number() OVER (PARTITION BY indicator_id, refnis, period, sex, age
+                                       ORDER BY COALESCE(p.priority, 0) DESC, dataset) = 1
+            ORDER BY indicator_id, refnis, period""", params)
+
+    def geometry(self, geometry_set: str, level: int):
+        """Shapes of one set and level as a GeoDataFrame (EPSG:4326)."""
+        import geopandas as gpd
+
+        self._require("geometry")
+        frame = self.query("SELECT refnis, level, wkb FROM geometry WHERE geometry_set = ? AND level = ?",
+                           [geometry_set, level])
+        if frame.empty:
+            raise StoreError(f"no {geometry_set} shapes at level {level} in the store: run `mindit import`.")
+        geoms = gpd.GeoSeries.from_wkb(frame["wkb"].map(bytes), crs="EPSG:4326")
+        return gpd.GeoDataFrame(frame[["refnis", "level"]], geometry=geoms, crs="EPSG:4326")
+
+    def import_runs(self) -> pd.DataFrame:
+        """Every import run, newest first."""
+        self._require("import_run")
+        return self.query("SELECT * FROM import_run ORDER BY started DESC")
+
+    def latest_imports(self) -> pd.DataFrame:
+        """The latest successful import of each dataset."""
+        self._require("import_run")
+        return self.query("""
+            SELECT * FROM import_run WHERE status = 'ok'
+            QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY finished DESC) = 1
+            ORDER BY dataset""")
+
+    def content_checksum(self) -> str:
+        """A checksum of what the store holds: the files behind the latest import of each dataset."""
+        runs = self.latest_imports()
+        text = "\n".join(f"{r.dataset}:{r.sha256}:{r.rows}" for r in runs.itertuples())
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def set_priorities(self, priorities: dict[str, int]) -> None:
+        """Write the catalogue's dataset priorities (used by :meth:`observations`)."""
+        with self._transaction():
+            self.con.execute("CREATE OR REPLACE TABLE dataset_priority (dataset VARCHAR, priority INTEGER)")
+            if priorities:
+                self.con.executemany("INSERT INTO dataset_priority VALUES (?, ?)", list(priorities.items()))
+
+    def _require(self, table: str) -> None:
+        names = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if table not in names or (table == "observation" and "dataset_priority" not in names):
+            raise StoreError(f"the store {self.path} has no {table} table yet: run `mindit import`.")
