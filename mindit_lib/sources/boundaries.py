@@ -93,7 +93,8 @@ def read_statbel_boundaries(path: str | Path) -> dict[str, pd.DataFrame]:
     arrs = mun.drop_duplicates("arr")
     for r in arrs.itertuples():
         rows.append({"refnis": r.arr, "level": 4, "name_fr": r.TX_ADM_DSTR_DESCR_FR,
-                     "name_nl": r.TX_ADM_DSTR_DESCR_NL, "parent_refnis": r.prov or r.rgn,
+                     "name_nl": r.TX_ADM_DSTR_DESCR_NL,
+                     "parent_refnis": r.prov if isinstance(r.prov, str) else r.rgn,
                      "valid_from": valid_from})
     for r in mun.dropna(subset=["prov"]).drop_duplicates("prov").itertuples():
         rows.append({"refnis": r.prov, "level": 3, "name_fr": r.TX_PROV_DESCR_FR,

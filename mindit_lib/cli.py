@@ -1,0 +1,116 @@
+"""The ``mindit`` command: import the official files, show what is stored, build the reports."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from mindit_lib.config import ConfigError, load_config
+from mindit_lib.sources.base import SourceError
+from mindit_lib.store import StoreError
+
+
+def _config(args: argparse.Namespace):
+    config = load_config(args.config)
+    overrides = {"source_dir": getattr(args, "source_dir", None), "store_path": getattr(args, "store", None),
+                 "output_dir": getattr(args, "out", None)}
+    return config.with_overrides(**overrides)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import every dataset of the catalogue from the mirror (unchanged files are skipped)."""
+    from mindit_lib.importer import import_all
+
+    config = _config(args)
+    outcomes = import_all(config, args.dataset or None, force=args.force)
+    width = max(len(o.dataset) for o in outcomes)
+    for o in outcomes:
+        line = f"{o.dataset:<{width}}  {o.status:<9}  {o.rows:>9} rows  {o.seconds:6.2f} s"
+        print(line if o.status != "failed" else f"{line}\n    → {o.message}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"store: {config.store_path}")
+    if failed:
+        print(f"{len(failed)} dataset(s) failed; their previous content is unchanged.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show each dataset's last import and each indicator's coverage."""
+    from mindit_lib.indicators import load_catalogue
+    from mindit_lib.store import Store
+
+    config = _config(args)
+    with Store(config.store_path, read_only=True) as store:
+        runs = store.latest_imports().set_index("dataset")
+        for ds in load_catalogue().datasets.values():
+            if ds.id in runs.index:
+                r = runs.loc[ds.id]
+                print(f"{ds.id:<30} {int(r['rows']):>9} rows  imported {r['finished']:%Y-%m-%d %H:%M}  "
+                      f"sha256 {r['sha256'][:12]}  {ds.mirror_path}")
+            else:
+                print(f"{ds.id:<30} not imported  ({ds.mirror_path})")
+        cov = store.query("""SELECT indicator_id, min(period) AS first, max(period) AS last,
+                                    count(DISTINCT refnis) AS communes FROM observation
+                             GROUP BY 1 ORDER BY 1""")
+        print()
+        for r in cov.itertuples():
+            print(f"{r.indicator_id:<30} {r.first}–{r.last}  {r.communes} communes")
+    return 0
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    """Run the report notebook for every commune (or those named) and render the PDFs."""
+    from mindit_lib.reports.commune_batch import run_commune_reports
+
+    config = _config(args)
+    manifest = run_commune_reports(config, communes=args.commune, workers=args.workers, force=args.force,
+                                   timeout=args.timeout, edition_date=args.date)
+    return 1 if manifest.failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mindit``."""
+    parser = argparse.ArgumentParser(prog="mindit", description="Mind it — territorial intelligence.")
+    parser.add_argument("--config", help="a mindit.toml (default: $MINDIT_CONFIG, ./mindit.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import the official files of the mirror into the store")
+    p.add_argument("--dataset", action="append", help="only this dataset id (repeatable)")
+    p.add_argument("--force", action="store_true", help="re-import files even when unchanged")
+    p.add_argument("--source-dir", help="the mirror folder (default from mindit.toml)")
+    p.add_argument("--store", help="the DuckDB store file")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("status", help="what the store holds")
+    p.add_argument("--store", help="the DuckDB store file")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("reports", help="build the PDF portrait of each commune")
+    p.add_argument("--commune", action="append", help="code or name (repeatable; default: every commune)")
+    p.add_argument("--out", help="output folder (default from mindit.toml)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (default: CPUs)")
+    p.add_argument("--force", action="store_true", help="rebuild even unchanged reports")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per commune")
+    p.add_argument("--date", type=date.fromisoformat, help="edition date (default: today)")
+    p.add_argument("--store", help="the DuckDB store file")
+    p.set_defaults(func=cmd_reports)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mindit`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, SourceError, StoreError, LookupError, ValueError) as exc:
+        print(f"mindit: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

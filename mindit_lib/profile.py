@@ -1,0 +1,284 @@
+"""Figures for a territory and its parents, computed once from the store and the catalogue.
+
+Commune values come from the store; arrondissement, province, region and country values are
+recomputed from their communes — counts are summed only when every commune of the territory has a
+value, ratios are built from summed numerators and denominators (never averaged). The PDF report,
+the dashboards and the analysts all go through :func:`profile` (after Census Reporter's
+``build_item``: one call gives a figure for the commune and every parent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mindit_lib.config import Config, load_config
+from mindit_lib.formatting import format_value, is_missing
+from mindit_lib.indicators import Catalogue, Indicator, load_catalogue
+from mindit_lib.store import Store
+from mindit_lib.territories import Territories, Territory
+
+#: Roles shown beside a commune, nearest first.
+PARENT_ROLES = ("arrondissement", "province", "region")
+
+
+def aggregate_counts(obs: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFrame:
+    """Sum commune values up to every territory that contains the communes, where complete.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Commune rows: ``refnis, period, value, status``.
+    membership : DataFrame
+        ``commune, refnis``: each commune and every territory containing it (itself included).
+
+    Returns
+    -------
+    DataFrame
+        ``refnis, period, value, status, n_communes`` for each territory and period in which every
+        commune of the territory has a published value; other territory-periods are absent.
+    """
+    expected = membership.groupby("refnis").size().rename("expected")
+    have = obs.dropna(subset=["value"]).rename(columns={"refnis": "commune"})
+    merged = have.merge(membership, on="commune")
+    grouped = merged.groupby(["refnis", "period"]).agg(
+        value=("value", "sum"), n_communes=("commune", "nunique"),
+        provisional=("status", lambda s: (s == "provisional").any())).reset_index()
+    grouped = grouped.join(expected, on="refnis")
+    grouped = grouped[grouped["n_communes"] == grouped["expected"]].copy()
+    grouped["status"] = np.where(grouped["provisional"], "provisional", "final")
+    missing = obs[obs["value"].isna()][["refnis", "period", "value", "status"]]
+    missing = missing.assign(n_communes=1)
+    out = pd.concat([grouped[["refnis", "period", "value", "status", "n_communes"]], missing], ignore_index=True)
+    return out.sort_values(["refnis", "period"]).reset_index(drop=True)
+
+
+def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, *, scale: float = 1.0,
+                 period_offset: int = 0, fixed_period: bool = False) -> pd.DataFrame:
+    """Divide two value frames territory by territory.
+
+    Parameters
+    ----------
+    numerator, denominator : DataFrame
+        ``refnis, period, value, status``.
+    scale : float
+        Multiplier (100 for a percentage).
+    period_offset : int
+        Use the denominator of ``period + offset`` (e.g. income of year Y over residents on 1/1/Y+1).
+    fixed_period : bool
+        Use the denominator's latest period for every numerator period (e.g. a fixed area).
+
+    Returns
+    -------
+    DataFrame
+        ``refnis, period, value, status`` where both parts exist and the denominator is not zero.
+    """
+    den = denominator.dropna(subset=["value"])
+    if fixed_period:
+        den = den.sort_values("period").groupby("refnis").tail(1)[["refnis", "value", "status"]]
+        merged = numerator.merge(den, on="refnis", suffixes=("", "_den"))
+    else:
+        den = den.assign(period=den["period"] - period_offset)[["refnis", "period", "value", "status"]]
+        merged = numerator.merge(den, on=["refnis", "period"], suffixes=("", "_den"))
+    merged = merged[merged["value_den"] != 0]
+    value = scale * merged["value"] / merged["value_den"]
+    status = np.where((merged["status"] == "provisional") | (merged["status_den"] == "provisional"),
+                      "provisional", merged["status"])
+    return pd.DataFrame({"refnis": merged["refnis"].values, "period": merged["period"].values,
+                         "value": value.values, "status": status})
+
+
+class Figures:
+    """Indicator values for every territory of the store (cached per indicator).
+
+    Parameters
+    ----------
+    store : Store
+        An open store.
+    catalogue : Catalogue, optional
+        Default: the packaged catalogue.
+    """
+
+    def __init__(self, store: Store, catalogue: Catalogue | None = None):
+        self.store = store
+        self.catalogue = catalogue or load_catalogue()
+        self.territories = Territories(store.territories())
+        self.membership = self.territories.membership()
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def values(self, indicator_id: str) -> pd.DataFrame:
+        """``refnis, period, value, status`` of an indicator for every territory where it can be given."""
+        if indicator_id not in self._cache:
+            self._cache[indicator_id] = self._compute(self.catalogue.indicator(indicator_id))
+        return self._cache[indicator_id]
+
+    def _compute(self, ind: Indicator) -> pd.DataFrame:
+        if ind.kind == "ratio":
+            num = self.values(ind.numerator)
+            spec = ind.denominator
+            den = self.values(spec["indicator"])
+            fixed = spec.get("period") == "latest"
+            out = ratio_values(num, den, scale=ind.scale, period_offset=int(spec.get("period_offset", 0)),
+                               fixed_period=fixed)
+            fallback = spec.get("fallback")
+            if fallback:
+                alt = ratio_values(num, self.values(fallback["indicator"]), scale=ind.scale,
+                                   period_offset=int(fallback.get("period_offset", 0)))
+                key = out.set_index(["refnis", "period"]).index
+                alt = alt[~alt.set_index(["refnis", "period"]).index.isin(key)]
+                out = pd.concat([out, alt], ignore_index=True)
+            return out.sort_values(["refnis", "period"]).reset_index(drop=True)
+        communes = {t.refnis for t in self.territories if t.level == 5}
+        obs = self.store.observations([ind.id])
+        obs = obs[obs["refnis"].isin(communes)][["refnis", "period", "value", "status"]]
+        if ind.aggregation == "sum":
+            return aggregate_counts(obs, self.membership)[["refnis", "period", "value", "status"]]
+        return obs.reset_index(drop=True)
+
+    def value(self, indicator_id: str, refnis: str, period: int | None = None) -> tuple[float | None, int | None,
+                                                                                        str | None]:
+        """``(value, period, status)`` for one territory: the given period, or the latest one."""
+        frame = self.values(indicator_id)
+        frame = frame[frame["refnis"] == refnis]
+        if period is not None:
+            frame = frame[frame["period"] == period]
+        if frame.empty:
+            return None, period, None
+        row = frame.sort_values("period").iloc[-1]
+        value = None if is_missing(row["value"]) else float(row["value"])
+        return value, int(row["period"]), row["status"]
+
+
+@dataclass
+class Profile:
+    """A commune and its parents, with the figures of the catalogue's indicators."""
+
+    commune: Territory
+    parents: list[Territory]
+    figures: Figures
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The catalogue the figures come from."""
+        return self.figures.catalogue
+
+    @property
+    def territories(self) -> list[Territory]:
+        """The commune then its parents."""
+        return [self.commune, *self.parents]
+
+    def series(self, indicator_id: str, roles: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Yearly values: ``refnis, territory, role, period, value, status`` (commune first)."""
+        frame = self.figures.values(indicator_id)
+        order = {t.refnis: i for i, t in enumerate(self.territories)}
+        names = {t.refnis: t.display_name for t in self.territories}
+        rolemap = {t.refnis: t.role for t in self.territories}
+        out = frame[frame["refnis"].isin(order)].copy()
+        out["territory"] = out["refnis"].map(names)
+        out["role"] = out["refnis"].map(rolemap)
+        if roles:
+            out = out[out["role"].isin(roles)]
+        out["_o"] = out["refnis"].map(order)
+        out = out.sort_values(["_o", "period"]).drop(columns="_o")
+        return out[["refnis", "territory", "role", "period", "value", "status"]].reset_index(drop=True)
+
+    def latest(self, indicator_id: str, period: int | None = None) -> pd.DataFrame:
+        """The commune's latest period (or ``period``) and each parent's value for that same period.
+
+        Returns
+        -------
+        DataFrame
+            ``territory, role, period, value, status, text`` — ``text`` formatted with unit, or
+            ``"n.d. (…)"`` when the value is not available.
+        """
+        ind = self.catalogue.indicator(indicator_id)
+        _, year, _ = self.figures.value(indicator_id, self.commune.refnis, period)
+        rows = []
+        for t in self.territories:
+            value, _, status = self.figures.value(indicator_id, t.refnis, year) if year else (None, None, None)
+            rows.append({"territory": t.display_name, "role": t.role, "refnis": t.refnis, "period": year,
+                         "value": value, "status": status,
+                         "text": format_value(value, ind.unit_short, ind.decimals, status=status)})
+        return pd.DataFrame(rows)
+
+    def coverage_notes(self, indicator_id: str) -> list[str]:
+        """Sentences naming parents that have no value for some periods the commune has."""
+        series = self.series(indicator_id)
+        own = set(series.loc[(series["role"] == "commune") & series["value"].notna(), "period"])
+        notes = []
+        for t in self.parents:
+            have = set(series.loc[(series["refnis"] == t.refnis) & series["value"].notna(), "period"])
+            lacking = sorted(own - have)
+            if lacking:
+                span = f"{lacking[0]}–{lacking[-1]}" if len(lacking) > 1 else str(lacking[0])
+                notes.append(f"{t.display_name} : non calculé pour {span}, la source ne couvre pas toutes "
+                             "ses communes pour ces années.")
+        return notes
+
+
+@lru_cache(maxsize=2)
+def _open(store_path: str, mtime: float) -> Figures:
+    return Figures(Store(store_path, read_only=True))
+
+
+def figures(config: Config | None = None) -> Figures:
+    """The shared :class:`Figures` of the configured store (opened read-only, reopened when it changes)."""
+    config = config or load_config()
+    path = Path(config.store_path)
+    return _open(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+def profile(refnis: object, config: Config | None = None, *, figures_: Figures | None = None) -> Profile:
+    """Figures for a commune, its arrondissement, its province and its region.
+
+    Parameters
+    ----------
+    refnis : str or int
+        Commune code (``"62063"``) or name (``"Liège"``).
+    config : Config, optional
+        Default: :func:`mindit_lib.config.load_config`.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    mindit_lib.territories.TerritoryError
+        If the commune is unknown.
+    """
+    figs = figures_ or figures(config)
+    commune = figs.territories.get(refnis, level=5)
+    if commune.level != 5:
+        raise ValueError(f"{commune.display_name} ({commune.refnis}) is a {commune.role}, not a commune.")
+    parents = [a for a in figs.territories.ancestors(commune.refnis) if a.role in PARENT_ROLES]
+    return Profile(commune, parents, figs)
+
+
+def age_structure(prof: Profile, year: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Population by sex and age for the commune and its province.
+
+    Returns
+    -------
+    tuple
+        ``(commune_frame, province_frame, year)``; frames have ``sex, age, value``.
+    """
+    store = prof.figures.store
+    years = store.query("SELECT DISTINCT period FROM observation WHERE indicator_id = 'POPULATION_SEX_AGE' "
+                        "ORDER BY period")["period"].tolist()
+    if not years:
+        raise ValueError("no population by sex and age in the store: run `mindit import`.")
+    year = year or int(years[-1])
+    province = next(t for t in prof.parents if t.role == "province")
+    communes = [t.refnis for t in prof.figures.territories.communes_of(province.refnis)]
+    frame = store.query("""SELECT refnis, sex, age, value FROM observation
+                           WHERE indicator_id = 'POPULATION_SEX_AGE' AND period = ? AND refnis IN (SELECT unnest(?))""",
+                        [year, communes])
+    own = frame[frame["refnis"] == prof.commune.refnis][["sex", "age", "value"]].reset_index(drop=True)
+    prov = frame.groupby(["sex", "age"], as_index=False)["value"].sum()
+    return own, prov, year

@@ -1,0 +1,237 @@
+"""Blocks of the commune portrait (HTML and static charts), shared by the PDF report and the dashboards.
+
+Each function takes a :class:`~mindit_lib.profile.Profile` and returns an IPython display object, so
+a notebook holds only calls and prose. Every label, unit, date and source comes from the catalogue.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import pandas as pd
+from IPython.display import HTML
+
+from mindit_lib.formatting import format_date, format_number, format_value, is_missing
+from mindit_lib.profile import Profile, age_structure
+from mindit_lib.territories import ROLE_LABELS_FR
+
+KEY_FIGURES = ("POPULATION_BY_COMMUNE", "DENSITY", "SHARE_AGE_0_14", "SHARE_AGE_15_64", "SHARE_AGE_65_PLUS",
+               "INCOME_PER_INHABITANT")
+MAIN_INDICATOR = "POPULATION_BY_COMMUNE"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def main_year(prof: Profile) -> int:
+    """The report's main year: the latest population year of the commune."""
+    _, year, _ = prof.figures.value(MAIN_INDICATOR, prof.commune.refnis)
+    if year is None:
+        raise ValueError(f"no population figure for {prof.commune.display_name} ({prof.commune.refnis}) in the "
+                         "store: run `mindit import`.")
+    return year
+
+
+def report_title(prof: Profile) -> str:
+    """``"Portrait de commune — Bütgenbach (Butgenbach)"``."""
+    return f"Portrait de commune — {prof.commune.display_name}"
+
+
+def header(prof: Profile, edition: date | None = None) -> HTML:
+    """Title block: commune name, code, parents, edition date."""
+    edition = edition or date.today()
+    parents = " · ".join(_e(t.display_name) for t in prof.parents)
+    return HTML(
+        f'<header class="mindit-title"><h1>{_e(report_title(prof))}</h1>'
+        f'<p class="mindit-subtitle">Code INS (REFNIS) {_e(prof.commune.refnis)} · {parents}</p>'
+        f'<p class="mindit-edition">Édition du {format_date(edition)} · données au '
+        f"1er janvier {main_year(prof)} pour la population</p></header>")
+
+
+def _older_note(prof: Profile, indicator_id: str, year: int | None) -> str:
+    main = main_year(prof)
+    if year is None or year >= main:
+        return ""
+    ind = prof.catalogue.indicator(indicator_id)
+    return (f"Donnée plus ancienne que le reste du rapport : {ind.reference_date_text(year)} "
+            f"(population : {main}).")
+
+
+def key_figures_table(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) -> pd.DataFrame:
+    """Key figures as a frame: indicator, reference date, then one text column per territory."""
+    rows = []
+    for ind_id in indicators:
+        ind = prof.catalogue.indicator(ind_id)
+        latest = prof.latest(ind_id)
+        year = latest["period"].iloc[0]
+        row = {"Indicateur": ind.label_fr,
+               "Date de référence": ind.reference_date_text(int(year)) if not is_missing(year) else "n.d."}
+        for r in latest.itertuples():
+            row[r.territory] = r.text
+        row["_note"] = _older_note(prof, ind_id, None if is_missing(year) else int(year))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def key_figures(prof: Profile) -> HTML:
+    """Key figures with their reference dates, for the commune and its parents."""
+    frame = key_figures_table(prof)
+    cols = [c for c in frame.columns if c not in ("Indicateur", "Date de référence", "_note")]
+    head = "".join(f"<th>{_e(c)}</th>" for c in ["Indicateur", *cols, "Date de référence"])
+    body, notes = [], []
+    for r in frame.to_dict("records"):
+        mark = ""
+        if r["_note"]:
+            notes.append(r["_note"])
+            mark = f'<sup class="note">{len(notes)}</sup>'
+        cells = "".join(f'<td class="num">{_e(r[c])}</td>' for c in cols)
+        body.append(f"<tr><th scope='row'>{_e(r['Indicateur'])}{mark}</th>{cells}"
+                    f"<td>{_e(r['Date de référence'])}</td></tr>")
+    foot = "".join(f'<p class="note"><sup>{i}</sup> {_e(n)}</p>' for i, n in enumerate(notes, 1))
+    extra = "".join(f'<p class="note">{_e(n)}</p>' for n in prof.coverage_notes(MAIN_INDICATOR)[:1])
+    return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(body)}</tbody></table>{foot}{extra}")
+
+
+def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = True):
+    from mindit_lib import charts
+
+    ind = prof.catalogue.indicator(indicator_id)
+    series = prof.series(indicator_id).dropna(subset=["value"])
+    brk = tuple(ind.series_breaks[0]["between"]) if ind.series_breaks else None
+    return charts.evolution_chart(series[["territory", "role", "period", "value"]], title=title, index=index,
+                                  unit=ind.unit_short, break_between=brk)
+
+
+def yearly_table(prof: Profile, indicator_id: str) -> HTML:
+    """Yearly values of an indicator for the commune and parents (one row a year), with series breaks."""
+    ind = prof.catalogue.indicator(indicator_id)
+    series = prof.series(indicator_id)
+    wide = series.pivot_table(index="period", columns="refnis", values="value", aggfunc="first")
+    status = series.pivot_table(index="period", columns="refnis", values="status", aggfunc="first")
+    own_years = series.loc[(series["role"] == "commune") & series["value"].notna(), "period"]
+    wide = wide.loc[wide.index.isin(own_years)]
+    terrs = [t for t in prof.territories if t.refnis in wide.columns and wide[t.refnis].notna().any()]
+    breaks = {b["between"][1]: b.get("note_fr", "rupture de série") for b in ind.series_breaks}
+    head = "".join(f"<th>{_e(t.display_name)}</th>" for t in terrs)
+    rows = []
+    for year in wide.index:
+        cls = ' class="series-break"' if year in breaks else ""
+        cells = "".join(
+            f'<td class="num">{_e(format_number(wide.at[year, t.refnis], ind.decimals, status=status.at[year, t.refnis] if t.refnis in status.columns else None))}</td>'  # noqa: E501
+            for t in terrs)
+        label = ind.reference_date_text(int(year))
+        rows.append(f"<tr{cls}><th scope='row'>{_e(label)}</th>{cells}</tr>")
+    notes = [f"Rupture de série entre {y - 1} et {y} : {n}." for y, n in breaks.items()]
+    notes += prof.coverage_notes(indicator_id)
+    foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return HTML(f'<table class="mindit-table yearly"><caption>{_e(ind.label_fr)} ({_e(ind.unit)})</caption>'
+                f"<thead><tr><th>Année</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}")
+
+
+def population_evolution(prof: Profile):
+    """Population evolution, index 100, commune vs parents (static SVG chart)."""
+    from mindit_lib import charts
+
+    return charts.display_static(_series_chart(prof, "POPULATION_BY_COMMUNE",
+                                               "Évolution de la population (indice)"))
+
+
+def income_evolution(prof: Profile):
+    """Net taxable income per inhabitant, commune vs parents, in euros (static SVG chart)."""
+    from mindit_lib import charts
+
+    return charts.display_static(_series_chart(prof, "INCOME_PER_INHABITANT",
+                                               "Revenu net imposable par habitant (€)", index=False))
+
+
+def age_pyramid(prof: Profile):
+    """Age pyramid of the commune, the province as an outline (static SVG chart)."""
+    from mindit_lib import charts
+
+    own, prov, year = age_structure(prof)
+    chart = charts.age_pyramid(own, compare=prov,
+                               title=f"Pyramide des âges au 1er janvier {year} (en % de la population)")
+    return charts.display_static(chart)
+
+
+def age_pyramid_note(prof: Profile) -> HTML:
+    """Says which year the pyramid shows and why."""
+    _, _, year = age_structure(prof)
+    ind = prof.catalogue.indicator("POPULATION_SEX_AGE")
+    return HTML(f'<p class="note">{_e(_older_note(prof, "POPULATION_SEX_AGE", year))} La répartition par âge '
+                f"détaillé et par sexe n'est disponible dans le miroir de données que jusqu'en {year} "
+                f"({_e(ind.label_fr)}). Le contour montre la province.</p>")
+
+
+def locator_map(prof: Profile):
+    """The commune within its arrondissement and province (static SVG map)."""
+    from mindit_lib import charts, maps
+
+    store = prof.figures.store
+    province = next(t for t in prof.parents if t.role == "province")
+    codes = {t.refnis for t in prof.figures.territories.communes_of(province.refnis)}
+    communes = store.geometry("statbel2011", 5)
+    communes = communes[communes["refnis"].isin(codes)]
+    arrs = store.geometry("statbel2011", 4)
+    arr_codes = {prof.figures.territories.parent(prof.figures.territories.get(c)).refnis for c in codes}
+    arrs = arrs[arrs["refnis"].isin(arr_codes)]
+    prov = store.geometry("statbel2011", 3)
+    prov = prov[prov["refnis"] == province.refnis]
+    chart = maps.locator_map(maps.simplify_for_display(communes), maps.simplify_for_display(arrs),
+                             maps.simplify_for_display(prov), prof.commune.refnis,
+                             title=f"{prof.commune.display_name} dans la {province.display_name.lower()}")
+    return charts.display_static(chart)
+
+
+def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) -> HTML:
+    """Sources (ready to cite), import dates and method notes of every figure in the report."""
+    cat = prof.catalogue
+    runs = prof.figures.store.latest_imports().set_index("dataset")
+    seen: dict[str, object] = {}
+    for ind_id in (*indicators, "POPULATION_SEX_AGE"):
+        for ds in cat.sources_of(ind_id):
+            seen.setdefault(ds.id, ds)
+    items = []
+    for ds in seen.values():
+        imported = runs.loc[ds.id, "finished"] if ds.id in runs.index else None
+        when = f" Importé le {format_date(imported.date())}." if imported is not None else ""
+        note = f" {ds.note_fr}" if ds.note_fr else ""
+        items.append(f"<li><strong>{_e(ds.publisher)}</strong>, {_e(ds.title_fr)}. Licence : {_e(ds.licence)}. "
+                     f"Source officielle : {_e(ds.download_url)}.{_e(when)}{_e(note)}</li>")
+    defs = []
+    for ind_id in indicators:
+        ind = cat.indicator(ind_id)
+        method = f" {ind.method_note_fr}" if ind.method_note_fr else ""
+        defs.append(f"<li><strong>{_e(ind.label_fr)}</strong> ({_e(ind.unit)}) : {_e(ind.definition_fr)}"
+                    f"{_e(method)}</li>")
+    levels = ", ".join(ROLE_LABELS_FR[t.role].lower() for t in prof.parents)
+    return HTML(
+        "<h3>Sources</h3><ul class='sources'>" + "".join(items) + "</ul>"
+        "<h3>Définitions et méthode</h3><ul class='definitions'>" + "".join(defs) + "</ul>"
+        f"<p class='note'>Les valeurs de l'{_e(levels)} sont recalculées à partir des communes : sommes des "
+        "effectifs, et ratios de sommes (jamais de moyennes de ratios). Un territoire dont une commune manque "
+        "pour une année n'a pas de valeur cette année-là. La superficie utilisée pour la densité est la "
+        "superficie cadastrale (Statbel, 2011).</p>")
+
+
+def yearly_population_table(prof: Profile) -> HTML:
+    """Yearly population table (shortcut for the report)."""
+    return yearly_table(prof, "POPULATION_BY_COMMUNE")
+
+
+def yearly_income_table(prof: Profile) -> HTML:
+    """Yearly income-per-inhabitant table (shortcut for the report)."""
+    return yearly_table(prof, "INCOME_PER_INHABITANT")
+
+
+def income_note(prof: Profile) -> HTML:
+    """Says that income figures lag the population and why."""
+    latest = prof.latest("INCOME_PER_INHABITANT")
+    year = latest["period"].iloc[0]
+    text = _older_note(prof, "INCOME_PER_INHABITANT", None if is_missing(year) else int(year))
+    value = format_value(latest["value"].iloc[0], "€/hab.", 0)
+    return HTML(f'<p class="note">Dernière valeur : {_e(value)}. {_e(text)} Les revenus d’une année sont '
+                "déclarés l’année suivante et publiés par Statbel environ deux ans après.</p>")

@@ -1,0 +1,198 @@
+"""Territories: lookup by code or any spelling, hierarchy, and official display names."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from mindit_lib.codes import fold_name, normalize_refnis, slugify
+
+LEVELS = {1: "country", 2: "region", 3: "province", 4: "arrondissement", 5: "commune"}
+ROLE_LABELS_FR = {"commune": "Commune", "arrondissement": "Arrondissement", "province": "Province",
+                  "region": "Région", "country": "Pays"}
+
+
+class TerritoryError(LookupError):
+    """A territory cannot be found, or a name is ambiguous; the message lists candidates."""
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A territory of the REFNIS hierarchy."""
+
+    refnis: str
+    level: int
+    name_fr: str
+    name_nl: str | None
+    name_de: str | None
+    parent_refnis: str | None
+    language: str | None = None
+
+    @property
+    def role(self) -> str:
+        """``commune``, ``arrondissement``, ``province``, ``region`` or ``country``."""
+        return LEVELS[self.level]
+
+    @property
+    def display_name(self) -> str:
+        """Official name for a French report: German first for the German-language area, French after
+        it where it differs (``"Bütgenbach (Butgenbach)"``)."""
+        if self.language == "de" and self.name_de:
+            if self.name_fr and self.name_fr != self.name_de:
+                return f"{self.name_de} ({self.name_fr})"
+            return self.name_de
+        return self.name_fr
+
+    @property
+    def slug(self) -> str:
+        """ASCII slug of the display name, for file names."""
+        return slugify(self.name_de if self.language == "de" and self.name_de else self.name_fr)
+
+    def name(self, lang: str = "fr") -> str:
+        """Name in ``fr``, ``nl`` or ``de`` (French when that language has none)."""
+        return getattr(self, f"name_{lang}", None) or self.name_fr
+
+
+class Territories:
+    """All territories of the store, with lookups.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``Store.territories()``: refnis, level, name_fr, name_nl, name_de, parent_refnis, language.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame.reset_index(drop=True)
+        self._by_code: dict[str, Territory] = {}
+        for r in self.frame.itertuples(index=False):
+            def clean(v: object) -> str | None:
+                return v if isinstance(v, str) and v else None
+            self._by_code[r.refnis] = Territory(r.refnis, int(r.level), r.name_fr, clean(r.name_nl),
+                                                clean(r.name_de), clean(r.parent_refnis), clean(r.language))
+
+    def __contains__(self, code: object) -> bool:
+        try:
+            return normalize_refnis(code) in self._by_code
+        except ValueError:
+            return False
+
+    def __iter__(self):
+        return iter(self._by_code.values())
+
+    @cached_property
+    def _names(self) -> dict[str, set[str]]:
+        index: dict[str, set[str]] = {}
+        for t in self._by_code.values():
+            for name in {t.name_fr, t.name_nl, t.name_de, t.display_name}:
+                if name:
+                    index.setdefault(fold_name(name), set()).add(t.refnis)
+        return index
+
+    def get(self, code_or_name: object, level: int | None = None) -> Territory:
+        """Find a territory by REFNIS code (string or number) or by any spelling of its name.
+
+        Parameters
+        ----------
+        code_or_name : str or int
+            ``"62063"``, ``62063``, ``"Liège"``, ``"LIEGE"``, ``"Luik"``, ``"Butgenbach"``…
+        level : int, optional
+            Restrict name matches to one level (5 = commune).
+
+        Raises
+        ------
+        TerritoryError
+            Unknown code or name (with close spellings), or an ambiguous name (with the candidates).
+        """
+        text = str(code_or_name).strip()
+        if text.replace(".", "").isdigit() or isinstance(code_or_name, int):
+            code = normalize_refnis(code_or_name)
+            if code not in self._by_code:
+                raise TerritoryError(f"unknown REFNIS code {code!r}. Use a code of the territory table, "
+                                     "e.g. 62063 for Liège.")
+            return self._by_code[code]
+        key = fold_name(text)
+        codes = self._names.get(key, set())
+        qualifier = re.match(r"^(.*?)\s*\(([^)]*)\)$", text)
+        if not codes and qualifier:
+            # "Saint-Nicolas (Liège)": a name qualified by its province or arrondissement
+            base, qual = fold_name(qualifier.group(1)), fold_name(qualifier.group(2))
+            codes = {c for c in self._names.get(base, set())
+                     if any(qual in fold_name(a.name_fr) or qual in fold_name(a.name_nl or "")
+                            for a in self.ancestors(c))}
+        if level is not None:
+            codes = {c for c in codes if self._by_code[c].level == level}
+        if len(codes) == 1:
+            return self._by_code[next(iter(codes))]
+        if len(codes) > 1:
+            # prefer a commune when a commune shares its name with its arrondissement or province
+            communes = sorted(c for c in codes if self._by_code[c].level == 5)
+            if len(communes) == 1:
+                return self._by_code[communes[0]]
+            options = ", ".join(f"{c} {self._by_code[c].display_name}" for c in sorted(codes))
+            raise TerritoryError(f"{text!r} is ambiguous: {options}. Give the REFNIS code.")
+        close = difflib.get_close_matches(key, list(self._names), n=3, cutoff=0.75)
+        hint = ""
+        if close:
+            hint = " Did you mean " + ", ".join(
+                f"{self._by_code[c].display_name} ({c})" for k in close for c in sorted(self._names[k])) + "?"
+        raise TerritoryError(f"no territory named {text!r}.{hint}")
+
+    def parent(self, territory: Territory) -> Territory | None:
+        """The direct parent (arrondissement → province → region → country)."""
+        return self._by_code.get(territory.parent_refnis) if territory.parent_refnis else None
+
+    def ancestors(self, code_or_name: object) -> list[Territory]:
+        """Parents from the nearest up to the country."""
+        out, current = [], self.parent(self.get(code_or_name))
+        while current is not None:
+            out.append(current)
+            current = self.parent(current)
+        return out
+
+    def communes_of(self, code_or_name: object) -> list[Territory]:
+        """Communes (level 5) inside a territory, sorted by code; a commune gives itself."""
+        target = self.get(code_or_name)
+        if target.level == 5:
+            return [target]
+        return [t for t in sorted(self._by_code.values(), key=lambda t: t.refnis)
+                if t.level == 5 and target in self.ancestors(t.refnis)]
+
+    def membership(self) -> pd.DataFrame:
+        """Commune → every territory that contains it (itself included): columns ``commune, refnis``."""
+        rows = []
+        for t in self._by_code.values():
+            if t.level != 5:
+                continue
+            rows.append((t.refnis, t.refnis))
+            rows.extend((t.refnis, a.refnis) for a in self.ancestors(t.refnis))
+        return pd.DataFrame(rows, columns=["commune", "refnis"])
+
+
+def commune_list(territories: Territories, province: str, names: list[str] | None = None) -> list[Territory]:
+    """Communes of ``province``, or those named (codes or names), checked to lie in it.
+
+    Raises
+    ------
+    TerritoryError
+        A named territory is unknown, not a commune, or outside the province.
+    """
+    province_t = territories.get(province)
+    allowed = territories.communes_of(province_t.refnis)
+    if not names:
+        return allowed
+    allowed_codes = {t.refnis for t in allowed}
+    out = []
+    for name in names:
+        t = territories.get(name, level=5)
+        if t.level != 5:
+            raise TerritoryError(f"{name!r} is a {t.role}, not a commune.")
+        if t.refnis not in allowed_codes:
+            raise TerritoryError(f"{t.display_name} ({t.refnis}) is not in {province_t.display_name}; "
+                                 "change `territory.province` in mindit.toml to report on it.")
+        out.append(t)
+    return out
