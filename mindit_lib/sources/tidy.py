@@ -57,7 +57,7 @@ def read_tidy_observations(path: str | Path, indicators: set[str],
     if (value.isna() & status.isin(["final", "provisional"])).any():
         raise SourceError(f"{path}: empty value on a row marked final/provisional.")
     period = numeric_column(frame["period"], path, "period").astype(int)
-    rules = frame["indicator_id"].map(reference_rules).fillna("january_1")
+    rules = frame["indicator_id"].map(lambda i: reference_rules.get(i, "january_1"))
     obs = pd.DataFrame({
         "indicator_id": frame["indicator_id"].values,
         "refnis": refnis_column(frame["geo_id"], path, "geo_id").values,
