@@ -44,10 +44,10 @@ def aggregate_counts(obs: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFram
     """
     expected = membership.groupby("refnis").size().rename("expected")
     have = obs.dropna(subset=["value"]).rename(columns={"refnis": "commune"})
+    have = have.assign(provisional=have["status"].eq("provisional"))
     merged = have.merge(membership, on="commune")
     grouped = merged.groupby(["refnis", "period"]).agg(
-        value=("value", "sum"), n_communes=("commune", "nunique"),
-        provisional=("status", lambda s: (s == "provisional").any())).reset_index()
+        value=("value", "sum"), n_communes=("commune", "nunique"), provisional=("provisional", "max")).reset_index()
     grouped = grouped.join(expected, on="refnis")
     grouped = grouped[grouped["n_communes"] == grouped["expected"]].copy()
     grouped["status"] = np.where(grouped["provisional"], "provisional", "final")

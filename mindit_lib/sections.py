@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from datetime import date
+from functools import lru_cache
 
 import pandas as pd
 from IPython.display import HTML
@@ -79,6 +80,8 @@ def key_figures(prof: Profile) -> HTML:
     """Key figures with their reference dates, for the commune and its parents."""
     frame = key_figures_table(prof)
     cols = [c for c in frame.columns if c not in ("Indicateur", "Date de référence", "_note")]
+    # a parent with no value at all (the source does not cover all its communes) is left out, with a note
+    cols = [c for c in cols if c == prof.commune.display_name or not frame[c].str.startswith("n.d.").all()]
     head = "".join(f"<th>{_e(c)}</th>" for c in ["Indicateur", *cols, "Date de référence"])
     body, notes = [], []
     for r in frame.to_dict("records"):
@@ -90,7 +93,10 @@ def key_figures(prof: Profile) -> HTML:
         body.append(f"<tr><th scope='row'>{_e(r['Indicateur'])}{mark}</th>{cells}"
                     f"<td>{_e(r['Date de référence'])}</td></tr>")
     foot = "".join(f'<p class="note"><sup>{i}</sup> {_e(n)}</p>' for i, n in enumerate(notes, 1))
-    extra = "".join(f'<p class="note">{_e(n)}</p>' for n in prof.coverage_notes(MAIN_INDICATOR)[:1])
+    left_out = [t.display_name for t in prof.parents if t.display_name not in cols]
+    extra = "".join(f'<p class="note">{_e(n)} Ce territoire est omis du tableau : aucune des valeurs ci-dessus '
+                    "n'y est calculable.</p>"
+                    for n in prof.coverage_notes(MAIN_INDICATOR) if n.split(" :")[0] in left_out)
     return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(body)}</tbody></table>{foot}{extra}")
 
@@ -152,7 +158,8 @@ def age_pyramid(prof: Profile):
     from mindit_lib import charts
 
     own, prov, year = age_structure(prof)
-    chart = charts.age_pyramid(own, compare=prov,
+    province = next(t for t in prof.parents if t.role == "province")
+    chart = charts.age_pyramid(own, compare=prov, compare_label=province.display_name,
                                title=f"Pyramide des âges au 1er janvier {year} (en % de la population)")
     return charts.display_static(chart)
 
@@ -166,22 +173,37 @@ def age_pyramid_note(prof: Profile) -> HTML:
                 f"({_e(ind.label_fr)}). Le contour montre la province.</p>")
 
 
+@lru_cache(maxsize=4)
+def _province_shapes(store_path: str, checksum: str, province: str, figures_id: int):
+    """Simplified communes, arrondissements and province outline of a province (cached per store content)."""
+    from mindit_lib import maps
+
+    figs = _FIGURES[figures_id]
+    terr = figs.territories
+    codes = {t.refnis for t in terr.communes_of(province)}
+    arr_codes = {t.parent_refnis for t in terr.communes_of(province)}
+    communes = figs.store.geometry("statbel2011", 5)
+    arrs = figs.store.geometry("statbel2011", 4)
+    prov = figs.store.geometry("statbel2011", 3)
+    return (maps.simplify_for_display(communes[communes["refnis"].isin(codes)]),
+            maps.simplify_for_display(arrs[arrs["refnis"].isin(arr_codes)]),
+            maps.simplify_for_display(prov[prov["refnis"] == province]))
+
+
+_FIGURES: dict[int, object] = {}
+
+
 def locator_map(prof: Profile):
     """The commune within its arrondissement and province (static SVG map)."""
     from mindit_lib import charts, maps
 
-    store = prof.figures.store
     province = next(t for t in prof.parents if t.role == "province")
-    codes = {t.refnis for t in prof.figures.territories.communes_of(province.refnis)}
-    communes = store.geometry("statbel2011", 5)
-    communes = communes[communes["refnis"].isin(codes)]
-    arrs = store.geometry("statbel2011", 4)
-    arr_codes = {prof.figures.territories.parent(prof.figures.territories.get(c)).refnis for c in codes}
-    arrs = arrs[arrs["refnis"].isin(arr_codes)]
-    prov = store.geometry("statbel2011", 3)
-    prov = prov[prov["refnis"] == province.refnis]
-    chart = maps.locator_map(maps.simplify_for_display(communes), maps.simplify_for_display(arrs),
-                             maps.simplify_for_display(prov), prof.commune.refnis,
+    _FIGURES[id(prof.figures)] = prof.figures
+    communes, arrs, prov = _province_shapes(str(prof.figures.store.path), prof.figures.store.content_checksum(),
+                                            province.refnis, id(prof.figures))
+    names = {t.refnis: t.display_name for t in prof.figures.territories.communes_of(province.refnis)}
+    communes = communes.assign(name=communes["refnis"].map(names))
+    chart = maps.locator_map(communes, arrs, prov, prof.commune.refnis,
                              title=f"{prof.commune.display_name} dans la {province.display_name.lower()}")
     return charts.display_static(chart)
 
