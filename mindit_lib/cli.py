@@ -68,7 +68,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
 
     config = _config(args)
     manifest = run_commune_reports(config, communes=args.commune, workers=args.workers, force=args.force,
-                                   timeout=args.timeout, edition_date=args.date)
+                                   timeout=args.timeout, run_date=args.date)
     return 1 if manifest.failed else 0
 
 
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (default: CPUs)")
     p.add_argument("--force", action="store_true", help="rebuild even unchanged reports")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per commune")
-    p.add_argument("--date", type=date.fromisoformat, help="edition date (default: today)")
+    p.add_argument("--date", type=date.fromisoformat, help="run date naming the edition (default: today)")
     p.add_argument("--store", help="the DuckDB store file")
     p.set_defaults(func=cmd_reports)
     return parser

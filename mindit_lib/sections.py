@@ -111,29 +111,38 @@ def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = Tr
                                   unit=ind.unit_short, break_between=brk)
 
 
+YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année", "income_year": "année de revenus (exercice d'imposition = année + 1)",
+                 "fixed": "situation de l'année"}
+
+
 def yearly_table(prof: Profile, indicator_id: str) -> HTML:
     """Yearly values of an indicator for the commune and parents (one row a year), with series breaks."""
     ind = prof.catalogue.indicator(indicator_id)
     series = prof.series(indicator_id)
-    wide = series.pivot_table(index="period", columns="refnis", values="value", aggfunc="first")
-    status = series.pivot_table(index="period", columns="refnis", values="status", aggfunc="first")
+    wide = series.pivot_table(index="period", columns="refnis", values="value", aggfunc="first", dropna=False)
     own_years = series.loc[(series["role"] == "commune") & series["value"].notna(), "period"]
     wide = wide.loc[wide.index.isin(own_years)]
     terrs = [t for t in prof.territories if t.refnis in wide.columns and wide[t.refnis].notna().any()]
     breaks = {b["between"][1]: b.get("note_fr", "rupture de série") for b in ind.series_breaks}
     head = "".join(f"<th>{_e(t.display_name)}</th>" for t in terrs)
-    rows = []
+    rows, has_missing = [], False
     for year in wide.index:
         cls = ' class="series-break"' if year in breaks else ""
-        cells = "".join(
-            f'<td class="num">{_e(format_number(wide.at[year, t.refnis], ind.decimals, status=status.at[year, t.refnis] if t.refnis in status.columns else None))}</td>'  # noqa: E501
-            for t in terrs)
-        label = ind.reference_date_text(int(year))
-        rows.append(f"<tr{cls}><th scope='row'>{_e(label)}</th>{cells}</tr>")
-    notes = [f"Rupture de série entre {y - 1} et {y} : {n}." for y, n in breaks.items()]
+        cells = []
+        for t in terrs:
+            value = wide.at[year, t.refnis]
+            has_missing |= is_missing(value)
+            text = "n.d." if is_missing(value) else format_number(value, ind.decimals)
+            cells.append(f'<td class="num">{_e(text)}</td>')
+        mark = "<sup>*</sup>" if year in breaks else ""
+        rows.append(f"<tr{cls}><th scope='row'>{int(year)}{mark}</th>{''.join(cells)}</tr>")
+    notes = [f"* Rupture de série entre {y - 1} et {y} : {n}." for y, n in breaks.items()]
+    if has_missing:
+        notes.append("n.d. : non disponible.")
     notes += prof.coverage_notes(indicator_id)
     foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
-    return HTML(f'<table class="mindit-table yearly"><caption>{_e(ind.label_fr)} ({_e(ind.unit)})</caption>'
+    caption = f"{ind.label_fr} ({ind.unit}), {YEAR_CAPTIONS.get(ind.reference_date_rule, 'par année')}"
+    return HTML(f'<table class="mindit-table yearly"><caption>{_e(caption)}</caption>'
                 f"<thead><tr><th>Année</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}")
 
 
@@ -255,5 +264,5 @@ def income_note(prof: Profile) -> HTML:
     year = latest["period"].iloc[0]
     text = _older_note(prof, "INCOME_PER_INHABITANT", None if is_missing(year) else int(year))
     value = format_value(latest["value"].iloc[0], "€/hab.", 0)
-    return HTML(f'<p class="note">Dernière valeur : {_e(value)}. {_e(text)} Les revenus d’une année sont '
+    return HTML(f'<p class="note">Dernière valeur : {_e(value)} {_e(text)} Les revenus d’une année sont '
                 "déclarés l’année suivante et publiés par Statbel environ deux ans après.</p>")
