@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from datetime import date
-from pathlib import Path
 
 from mindit_lib.config import ConfigError, load_config
 from mindit_lib.sources.base import SourceError
