@@ -442,8 +442,19 @@ def to_png(chart: ChartLike | Mapping, scale: float = 2) -> bytes:
     return vlc.vegalite_to_png(_spec(chart), vl_version=_vl_version(), scale=scale, allowed_base_urls=[])
 
 
+class StaticSVG:
+    """An SVG for notebooks and reports, shown as is (``IPython.display.SVG`` re-parses the whole document
+    with minidom, which costs more than drawing a chart)."""
+
+    def __init__(self, data: str):
+        self.data = data
+
+    def _repr_svg_(self) -> str:
+        return self.data
+
+
 def display_static(chart: ChartLike | Mapping, fmt: str = "svg"):
-    """A static IPython display object (``SVG`` or ``Image``) for notebooks and the PDF reports.
+    """A static display object (SVG or PNG) for notebooks and the PDF reports.
 
     Parameters
     ----------
@@ -454,12 +465,13 @@ def display_static(chart: ChartLike | Mapping, fmt: str = "svg"):
 
     Returns
     -------
-    IPython.display.SVG or IPython.display.Image
+    StaticSVG or IPython.display.Image
+        Both have ``.data`` (SVG text or PNG bytes).
     """
-    from IPython.display import SVG, Image
+    from IPython.display import Image
 
     if fmt == "svg":
-        return SVG(data=to_svg(chart))
+        return StaticSVG(to_svg(chart))
     if fmt == "png":
         return Image(data=to_png(chart), format="png")
     raise ValueError(f"display_static: fmt must be 'svg' or 'png', got {fmt!r}.")

@@ -8,6 +8,7 @@ functions take frames and never query the store.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import altair as alt
 import geopandas as gpd
@@ -112,8 +113,39 @@ def _features(frame: gpd.GeoDataFrame) -> list[dict]:
             for row, geom in zip(props.to_dict("records"), rounded, strict=True)]
 
 
-def _layer(frame: gpd.GeoDataFrame, **mark) -> alt.Chart:
-    return alt.Chart(alt.Data(values=_features(frame))).mark_geoshape(**mark)
+def _layer(frame: gpd.GeoDataFrame | list[dict] | str, **mark) -> alt.Chart:
+    """A geoshape layer over inline features, or over a named dataset when ``frame`` is its name."""
+    if isinstance(frame, str):
+        return alt.Chart(alt.NamedData(name=frame)).mark_geoshape(**mark)
+    values = frame if isinstance(frame, list) else _features(frame)
+    return alt.Chart(alt.Data(values=values)).mark_geoshape(**mark)
+
+
+@dataclass(frozen=True)
+class LocatorBase:
+    """The parts of a locator map that do not depend on the chosen commune, prepared once per province
+    (a batch draws the same province for every commune)."""
+
+    communes: gpd.GeoDataFrame
+    commune_features: list[dict]
+    arrondissement_features: list[dict]
+    province_features: list[dict]
+    province_bounds: tuple[float, float, float, float]
+
+    @property
+    def datasets(self) -> dict[str, list[dict]]:
+        """The shared layers as Vega-Lite named datasets (see :func:`locator_map_spec`)."""
+        return {"mindit_communes": self.commune_features, "mindit_arrondissements": self.arrondissement_features,
+                "mindit_province": self.province_features}
+
+
+def locator_base(communes: gpd.GeoDataFrame, arrondissements: gpd.GeoDataFrame,
+                 province: gpd.GeoDataFrame) -> LocatorBase:
+    """Prepare the shared layers of :func:`locator_map` (same frames and checks as that function)."""
+    communes = _prepare(communes, "communes")
+    province = _prepare(province, "province")
+    return LocatorBase(communes, _features(communes), _features(_prepare(arrondissements, "arrondissements")),
+                       _features(province), tuple(province.total_bounds))
 
 
 def _aspect(bounds: tuple[float, float, float, float]) -> float:
@@ -126,14 +158,16 @@ def _aspect(bounds: tuple[float, float, float, float]) -> float:
     return (merc(maxy) - merc(miny)) / max(math.radians(maxx - minx), 1e-9)
 
 
-def locator_map(communes: gpd.GeoDataFrame, arrondissements: gpd.GeoDataFrame, province: gpd.GeoDataFrame,
-                refnis: str, *, title: str, width: int = 420) -> alt.LayerChart:
+def locator_map(communes: gpd.GeoDataFrame | LocatorBase, arrondissements: gpd.GeoDataFrame | None = None,
+                province: gpd.GeoDataFrame | None = None, refnis: str = "", *, title: str,
+                width: int = 420, named_data: bool = False) -> alt.LayerChart:
     """Map locating one commune among the communes and arrondissements of its province.
 
     Parameters
     ----------
-    communes : gpd.GeoDataFrame
-        The communes of the province: ``refnis`` (5-character string, or anything
+    communes : gpd.GeoDataFrame or LocatorBase
+        The communes of the province, or a :func:`locator_base` prepared once (then the two next
+        arguments are ``None``): ``refnis`` (5-character string, or anything
         :func:`mindit_lib.codes.normalize_refnis` accepts), optional ``name``, ``geometry``.
     arrondissements : gpd.GeoDataFrame
         The arrondissements of the province: ``refnis``, optional ``name``, ``geometry``.
@@ -145,6 +179,9 @@ def locator_map(communes: gpd.GeoDataFrame, arrondissements: gpd.GeoDataFrame, p
         Map title.
     width : int, default 420
         Width in pixels; the height follows the province's proportions.
+    named_data : bool, default False
+        Refer to the shared layers by name (``mindit_communes``…) instead of carrying them inline; the
+        caller attaches ``LocatorBase.datasets`` (what :func:`locator_map_spec` does).
 
     Geometries should be in EPSG:4326 (others are reprojected) and simplified first with
     :func:`simplify_for_display`: the shapes travel inline in the spec.
@@ -162,26 +199,26 @@ def locator_map(communes: gpd.GeoDataFrame, arrondissements: gpd.GeoDataFrame, p
         If ``refnis`` is not among ``communes`` or a frame lacks ``refnis`` or a CRS.
     """
     code = normalize_refnis(refnis)
-    communes = _prepare(communes, "communes")
-    arrondissements = _prepare(arrondissements, "arrondissements")
-    province = _prepare(province, "province")
+    base = communes if isinstance(communes, LocatorBase) else locator_base(communes, arrondissements, province)
+    communes = base.communes
     chosen = communes[communes["refnis"] == code]
     if chosen.empty:
         sample = ", ".join(sorted(communes["refnis"])[:5])
         raise ValueError(f"locator_map: commune {code} is not among the {len(communes)} communes given "
                          f"(e.g. {sample}…).")
 
+    shared = dict(base.datasets) if not named_data else {k: k for k in base.datasets}
     layers = [
-        _layer(communes, fill=COMMUNE_FILL, stroke=COMMUNE_STROKE, strokeWidth=0.6),
-        _layer(arrondissements, filled=False, stroke=ARRONDISSEMENT_STROKE, strokeWidth=1.3),
+        _layer(shared["mindit_communes"], fill=COMMUNE_FILL, stroke=COMMUNE_STROKE, strokeWidth=0.6),
+        _layer(shared["mindit_arrondissements"], filled=False, stroke=ARRONDISSEMENT_STROKE, strokeWidth=1.3),
         _layer(chosen, fill=HIGHLIGHT, stroke=HIGHLIGHT, strokeWidth=0.8),
-        _layer(province, filled=False, stroke=PROVINCE_STROKE, strokeWidth=1.6),
+        _layer(shared["mindit_province"], filled=False, stroke=PROVINCE_STROKE, strokeWidth=1.6),
     ]
     if "name" in chosen.columns and chosen["name"].iloc[0]:
         shape = shapely.union_all(chosen.geometry.values)
         point = shape.representative_point()
         # Label beside the commune (outside its bounding box, on the side with more room), with a white halo.
-        minx, _, maxx, _ = province.total_bounds
+        minx, _, maxx, _ = base.province_bounds
         c_minx, _, c_maxx, _ = shape.bounds
         right = point.x < (minx + maxx) / 2
         spot = pd.DataFrame({"lon": [c_maxx if right else c_minx], "lat": [point.y],
@@ -192,8 +229,22 @@ def locator_map(communes: gpd.GeoDataFrame, arrondissements: gpd.GeoDataFrame, p
             extra = {"stroke": "white", "strokeWidth": 3, "strokeJoin": "round"} if halo else {}
             layers.append(alt.Chart(spot).mark_text(color=TEXT_COLOUR, **text, **extra).encode(
                 longitude="lon:Q", latitude="lat:Q", text="label:N"))
-    height = round(width * _aspect(tuple(province.total_bounds)))
+    height = round(width * _aspect(base.province_bounds))
     chart = alt.layer(*layers).project(type="mercator").properties(
         title=alt.Title(text=title), width=width, height=height,
         usermeta={"mindit": {"refnis": code, "communes": len(communes)}})
     return configure_fr(chart)
+
+
+def locator_map_spec(base: LocatorBase, refnis: str, *, title: str, width: int = 420) -> dict:
+    """The Vega-Lite spec of :func:`locator_map` built fast for batches: the shared layers (about 3,000
+    points) are attached as named datasets instead of being walked by Altair for every commune.
+
+    Returns
+    -------
+    dict
+        A complete spec, ready for :func:`mindit_lib.charts.to_svg`.
+    """
+    spec = locator_map(base, refnis=refnis, title=title, width=width, named_data=True).to_dict()
+    spec["datasets"] = {**spec.get("datasets", {}), **base.datasets}
+    return spec

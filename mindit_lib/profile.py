@@ -109,6 +109,8 @@ class Figures:
         self.territories = Territories(store.territories())
         self.membership = self.territories.membership()
         self._cache: dict[str, pd.DataFrame] = {}
+        #: per-store memo for other derived frames (e.g. a province's age structure)
+        self.memo: dict[tuple, pd.DataFrame] = {}
 
     def values(self, indicator_id: str) -> pd.DataFrame:
         """``refnis, period, value, status`` of an indicator for every territory where it can be given."""
@@ -139,16 +141,24 @@ class Figures:
             return aggregate_counts(obs, self.membership)[["refnis", "period", "value", "status"]]
         return obs.reset_index(drop=True)
 
+    def _by_territory(self, indicator_id: str) -> dict[str, pd.DataFrame]:
+        key = ("by_territory", indicator_id)
+        if key not in self.memo:
+            frame = self.values(indicator_id).sort_values("period")
+            self.memo[key] = {code: part for code, part in frame.groupby("refnis", sort=False)}
+        return self.memo[key]
+
     def value(self, indicator_id: str, refnis: str, period: int | None = None) -> tuple[float | None, int | None,
                                                                                         str | None]:
         """``(value, period, status)`` for one territory: the given period, or the latest one."""
-        frame = self.values(indicator_id)
-        frame = frame[frame["refnis"] == refnis]
+        frame = self._by_territory(indicator_id).get(refnis)
+        if frame is None:
+            return None, period, None
         if period is not None:
             frame = frame[frame["period"] == period]
         if frame.empty:
             return None, period, None
-        row = frame.sort_values("period").iloc[-1]
+        row = frame.iloc[-1]
         value = None if is_missing(row["value"]) else float(row["value"])
         return value, int(row["period"]), row["status"]
 
@@ -275,10 +285,14 @@ def age_structure(prof: Profile, year: int | None = None) -> tuple[pd.DataFrame,
         raise ValueError("no population by sex and age in the store: run `mindit import`.")
     year = year or int(years[-1])
     province = next(t for t in prof.parents if t.role == "province")
-    communes = [t.refnis for t in prof.figures.territories.communes_of(province.refnis)]
-    frame = store.query("""SELECT refnis, sex, age, value FROM observation
-                           WHERE indicator_id = 'POPULATION_SEX_AGE' AND period = ? AND refnis IN (SELECT unnest(?))""",
-                        [year, communes])
+    key = ("age_structure", province.refnis, year)
+    if key not in prof.figures.memo:
+        communes = [t.refnis for t in prof.figures.territories.communes_of(province.refnis)]
+        prof.figures.memo[key] = store.query(
+            """SELECT refnis, sex, age, value FROM observation
+               WHERE indicator_id = 'POPULATION_SEX_AGE' AND period = ? AND refnis IN (SELECT unnest(?))""",
+            [year, communes])
+    frame = prof.figures.memo[key]
     own = frame[frame["refnis"] == prof.commune.refnis][["sex", "age", "value"]].reset_index(drop=True)
     prov = frame.groupby(["sex", "age"], as_index=False)["value"].sum()
     return own, prov, year

@@ -20,6 +20,7 @@ from mindit_lib.territories import ROLE_LABELS_FR
 KEY_FIGURES = ("POPULATION_BY_COMMUNE", "DENSITY", "SHARE_AGE_0_14", "SHARE_AGE_15_64", "SHARE_AGE_65_PLUS",
                "INCOME_PER_INHABITANT")
 MAIN_INDICATOR = "POPULATION_BY_COMMUNE"
+MAP_TOLERANCE_M = 200
 
 
 def _e(text: object) -> str:
@@ -111,7 +112,8 @@ def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = Tr
                                   unit=ind.unit_short, break_between=brk)
 
 
-YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année", "income_year": "année de revenus (exercice d'imposition = année + 1)",
+YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année",
+                 "income_year": "année de revenus (exercice d'imposition = année + 1)",
                  "fixed": "situation de l'année"}
 
 
@@ -184,7 +186,8 @@ def age_pyramid_note(prof: Profile) -> HTML:
 
 @lru_cache(maxsize=4)
 def _province_shapes(store_path: str, checksum: str, province: str, figures_id: int):
-    """Simplified communes, arrondissements and province outline of a province (cached per store content)."""
+    """The locator map's shared layers for a province: simplified shapes, named communes (cached per store
+    content)."""
     from mindit_lib import maps
 
     figs = _FIGURES[figures_id]
@@ -194,9 +197,13 @@ def _province_shapes(store_path: str, checksum: str, province: str, figures_id: 
     communes = figs.store.geometry("statbel2011", 5)
     arrs = figs.store.geometry("statbel2011", 4)
     prov = figs.store.geometry("statbel2011", 3)
-    return (maps.simplify_for_display(communes[communes["refnis"].isin(codes)]),
-            maps.simplify_for_display(arrs[arrs["refnis"].isin(arr_codes)]),
-            maps.simplify_for_display(prov[prov["refnis"] == province]))
+    # 200 m is under one pixel of a 16 cm map of a province (about 100 km across): invisible, 3× fewer points
+    tolerance = MAP_TOLERANCE_M
+    names = {t.refnis: t.display_name for t in terr.communes_of(province)}
+    communes = maps.simplify_for_display(communes[communes["refnis"].isin(codes)], tolerance)
+    return maps.locator_base(communes.assign(name=communes["refnis"].map(names)),
+                             maps.simplify_for_display(arrs[arrs["refnis"].isin(arr_codes)], tolerance),
+                             maps.simplify_for_display(prov[prov["refnis"] == province], tolerance))
 
 
 _FIGURES: dict[int, object] = {}
@@ -208,11 +215,9 @@ def locator_map(prof: Profile):
 
     province = next(t for t in prof.parents if t.role == "province")
     _FIGURES[id(prof.figures)] = prof.figures
-    communes, arrs, prov = _province_shapes(str(prof.figures.store.path), prof.figures.store.content_checksum(),
-                                            province.refnis, id(prof.figures))
-    names = {t.refnis: t.display_name for t in prof.figures.territories.communes_of(province.refnis)}
-    communes = communes.assign(name=communes["refnis"].map(names))
-    chart = maps.locator_map(communes, arrs, prov, prof.commune.refnis,
+    base = _province_shapes(str(prof.figures.store.path), prof.figures.store.content_checksum(),
+                            province.refnis, id(prof.figures))
+    chart = maps.locator_map_spec(base, prof.commune.refnis,
                              title=f"{prof.commune.display_name} dans la {province.display_name.lower()}")
     return charts.display_static(chart)
 

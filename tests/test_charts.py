@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.display import SVG, Image
+from IPython.display import Image
 
 from mindit_lib import charts
 from mindit_lib.formatting import NBSP
@@ -236,7 +236,7 @@ def test_comparison_bars_all_missing_and_duplicates(income_bars):
 def test_display_static(income_bars):
     chart = charts.comparison_bars(income_bars, title="Liège")
     svg = charts.display_static(chart)
-    assert isinstance(svg, SVG) and "Liège" in svg.data
+    assert isinstance(svg, charts.StaticSVG) and "Liège" in svg.data and svg._repr_svg_() == svg.data
     png = charts.display_static(chart, fmt="png")
     assert isinstance(png, Image) and png.data.startswith(PNG_SIGNATURE)
     with pytest.raises(ValueError, match="fmt"):

@@ -125,3 +125,15 @@ def test_locator_map_unknown_commune(simple):
     with pytest.raises(ValueError, match="refnis"):
         maps.locator_map(simple["communes"].drop(columns="refnis"), simple["arrondissements"],
                          simple["province"], AMAY, title="x")
+
+
+def test_fast_spec_draws_the_same_map_as_the_altair_chart(simple):
+    """The batch path (named datasets attached to the spec) renders exactly what locator_map renders."""
+    from mindit_lib.charts import to_svg
+    from mindit_lib.maps import locator_base, locator_map, locator_map_spec
+
+    base = locator_base(simple["communes"], simple["arrondissements"], simple["province"])
+    spec = locator_map_spec(base, "63013", title="Bütgenbach")
+    assert set(spec["datasets"]) >= {"mindit_communes", "mindit_arrondissements", "mindit_province"}
+    assert len(spec["datasets"]["mindit_communes"]) == 84
+    assert to_svg(spec) == to_svg(locator_map(base, refnis="63013", title="Bütgenbach"))

@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from queue import Empty
 
 from jupyter_core.utils import run_sync
 
@@ -36,13 +37,41 @@ def register_engine() -> str:
     (a heartbeat thread and sockets leaked per report); this engine stops them.
     """
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.utils import remove_args
+
+    class FinalSaveManager(NotebookExecutionManager):
+        """Writes the output notebook once, when execution ends (papermill's ``finally`` path, errors and
+        timeouts included), not at every cell start and end: 30 JSON dumps of a growing notebook per report
+        that nobody reads in a batch."""
+
+        _final = False
+
+        def save(self, **kwargs):
+            if self._final:
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs):
+            self._final = True
+            super().notebook_complete(**kwargs)
 
     if ENGINE_NAME in papermill_engines._engines:
         return ENGINE_NAME
 
     class KeptKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = FinalSaveManager(nb, output_path=output_path, progress_bar=progress_bar,
+                                      log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
@@ -110,6 +139,48 @@ class Watchdog:
             timer.cancel()
 
 
+def _quick_ready_client_class():
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class QuickReadyClient(AsyncKernelClient):
+        """A client whose ``wait_for_ready`` does not idle 0.2 s after the kernel answered.
+
+        jupyter_client waits for ``kernel_info_reply`` and one IOPub message (so IOPub is connected), then
+        flushes IOPub until it has been silent for 0.2 s. With a kept kernel that pause happens twice per
+        report (reset, then papermill's own client) and was a quarter of a report's wall time. Here the
+        flush only drains what is already queued; a late stray message is ignored by nbclient anyway
+        (it matches replies to its own requests).
+        """
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.time() + (timeout if timeout is not None else float("inf"))
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.time() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:  # drain what is queued, without waiting for more
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.01)
+                except Empty:
+                    break
+
+    return QuickReadyClient
+
+
 class KeptKernel:
     """One Jupyter kernel reused for many notebooks.
 
@@ -157,8 +228,10 @@ class KeptKernel:
         from jupyter_client.manager import AsyncKernelManager
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        self.km.client_factory = _quick_ready_client_class()
         try:
-            run_sync(self.km.start_kernel)(cwd=self.cwd)
+            # the kernel warns about unencrypted TCP on every start: noise in the progress bar, nothing to act on
+            run_sync(self.km.start_kernel)(cwd=self.cwd, extra_arguments=["--IPKernelApp.log_level=ERROR"])
             run_sync(self._ready)(None)
         except BaseException:
             self.shutdown()
