@@ -1,0 +1,117 @@
+"""The real report notebook, end to end: papermill per commune on the real store, PDFs read back as text."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+from mindit_lib.cli import main
+from mindit_lib.reports.commune_batch import DEFAULT_NOTEBOOK, run_commune_reports
+from mindit_lib.reports.validate import validate_notebook
+from mindit_lib.store import Store
+from tests.conftest import read_csv_rows
+
+
+def pdf_text(path) -> str:
+    """All the text of a PDF, no-break spaces folded to spaces."""
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages).replace("\u00a0", " ")
+
+
+def fr(n: float) -> str:
+    return f"{n:,.0f}".replace(",", " ")
+
+
+@pytest.fixture(scope="module")
+def manifest(config, tmp_path_factory):
+    cfg = config.with_overrides(output_dir=tmp_path_factory.mktemp("reports"))
+    return run_commune_reports(cfg, ["62063", "Bütgenbach", "Saint-Nicolas (Liège)"], workers=2, progress=False)
+
+
+def test_the_report_notebook_is_a_valid_parameterised_notebook():
+    validate_notebook(DEFAULT_NOTEBOOK)
+    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and 'refnis = "62063"' in params[0].source
+
+
+def test_every_requested_commune_gets_its_pdf(manifest):
+    assert manifest.failed == []
+    by_code = {r.refnis: r for r in manifest.communes}
+    assert set(by_code) == {"62063", "63013", "62093"}
+    assert {r.status for r in manifest.communes} == {"ok"}
+    for code, result in by_code.items():
+        assert result.pdf.endswith(f"{code}_{result.slug}.pdf")
+        executed = nbformat.read(result.ipynb, as_version=4)
+        assert executed.metadata.papermill.parameters == {"refnis": code}  # a string, never 62063
+
+
+def test_each_pdf_title_names_the_commune_asked_for(manifest):
+    expected = {"62063": "Liège", "63013": "Bütgenbach (Butgenbach)", "62093": "Saint-Nicolas"}
+    for result in manifest.communes:
+        reader = PdfReader(result.pdf)
+        title = f"Portrait de commune — {expected[result.refnis]}"
+        assert reader.metadata.title == title
+        assert reader.pages[0].extract_text().splitlines()[0].startswith("Portrait de commune —")
+        assert title in pdf_text(result.pdf).replace("\n", " ")
+
+
+def test_liege_report_prints_each_population_2016_2026_equal_to_the_source(manifest, data_dir):
+    rows = read_csv_rows(data_dir / "compiled" / "population_observations.csv")
+    source = {int(r["period"]): float(r["value"]) for r in rows
+              if r["indicator_id"] == "POPULATION_BY_COMMUNE" and r["geo_id"] == "be:mun:62063"}
+    pdf = next(r.pdf for r in manifest.communes if r.refnis == "62063")
+    raw = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)  # thousands: no-break spaces
+    for year in range(2016, 2027):
+        line = re.search(rf"^{year}\*? (\d{{1,3}}(?:\u00a0\d{{3}})*) ", raw, re.M)
+        assert line, f"no table row for {year}"
+        assert line.group(1).replace("\u00a0", " ") == fr(source[year]), year
+    text = pdf_text(pdf)
+    assert "198 102 hab." in text and "au 1er janvier 2026" in text
+    assert "Rupture de série entre 2015 et 2016" in text
+    assert "Donnée plus ancienne que le reste du rapport : revenus 2023" in text
+    assert "Chiffres clés" in text and "Sources et méthode" in text
+    assert "Traceback" not in text and "refnis" not in text
+
+
+def test_butgenbach_report_prints_its_german_name(manifest):
+    text = pdf_text(next(r.pdf for r in manifest.communes if r.refnis == "63013"))
+    assert "Bütgenbach" in text and "Arrondissement de Verviers" in text
+    assert "5 585 hab." in text  # 1 January 2026, compiled population series
+
+
+def test_a_failing_commune_does_not_stop_the_others(config, tmp_path, capsys):
+    store_copy = tmp_path / "store.duckdb"
+    shutil.copy(config.store_path, store_copy)
+    with Store(store_copy) as store:
+        store.con.execute("DELETE FROM observation WHERE refnis = '61003'")  # Amay's rows are missing
+    out = tmp_path / "out"
+    code = main(["reports", "--store", str(store_copy), "--out", str(out), "--commune", "61003",
+                 "--commune", "Waremme", "--workers", "2"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "FAILED 61003 Amay: notebook_error" in err and "ValueError" in err
+    manifest_path = next(out.glob("*/manifest.json"))
+    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    results = {c["refnis"]: c for c in data["communes"]}
+    assert results["64074"]["status"] == "ok" and results["64074"]["pdf"]
+    failed = results["61003"]
+    assert failed["status"] == "notebook_error" and failed["pdf"] is None
+    assert failed["error"]["ename"] == "ValueError" and "61003" in failed["error"]["evalue"]
+    assert failed["error"]["source_cell"] == 1  # the cell that calls profile(refnis)
+    executed = nbformat.read(failed["ipynb"], as_version=4)
+    assert any(o.get("output_type") == "error" for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert not list(manifest_path.parent.glob("61003*.pdf"))
+    assert not list(manifest_path.parent.glob("*.tmp*"))
+
+
+def test_unknown_commune_is_refused_before_anything_runs(config, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["reports", "--store", str(config.store_path), "--out", str(out), "--commune", "Atlantis"])
+    assert code == 2
+    assert "no territory named 'Atlantis'" in capsys.readouterr().err
+    assert not out.exists()
