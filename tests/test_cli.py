@@ -1,0 +1,37 @@
+"""The `mindit` command line: import, status, and its errors."""
+
+from __future__ import annotations
+
+import shutil
+
+from mindit_lib.cli import main
+
+
+def test_status_lists_datasets_and_coverage(config, capsys):
+    assert main(["status", "--store", str(config.store_path)]) == 0
+    out = capsys.readouterr().out
+    assert "compiled_population" in out and "3696 rows" in out
+    assert "POPULATION_BY_COMMUNE          2009–2026  589 communes" in out
+    assert "POPULATION_SEX_AGE             2009–2015  589 communes" in out
+
+
+def test_import_reports_unchanged_files_and_exits_zero(config, capsys):
+    assert main(["import", "--store", str(config.store_path), "--source-dir", str(config.source_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("unchanged") == 7 and "failed" not in out
+
+
+def test_import_with_a_wrong_mirror_names_the_file_and_exits_nonzero(config, tmp_path, capsys):
+    store = tmp_path / "s.duckdb"
+    shutil.copy(config.store_path, store)
+    code = main(["import", "--store", str(store), "--source-dir", str(tmp_path / "nowhere"),
+                 "--dataset", "compiled_population"])
+    assert code == 1
+    out = capsys.readouterr()
+    assert "population_observations.csv: file not found" in out.out and "source_dir" in out.out
+    assert "previous content is unchanged" in out.err
+
+
+def test_status_without_a_store_says_what_to_run(tmp_path, capsys):
+    assert main(["status", "--store", str(tmp_path / "none.duckdb")]) == 2
+    assert "run `mindit import` first" in capsys.readouterr().err
