@@ -28,6 +28,10 @@ class ImportOutcome:
     message: str = ""
 
 
+#: units of indicators that count whole things (persons, tax returns…)
+COUNT_UNITS = {"habitants", "déclarations"}
+
+
 def _read(dataset_id: str, path: Path, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
     importer = catalogue.dataset(dataset_id).importer
     if importer == "boundaries_statbel":
@@ -57,16 +61,27 @@ def _check(dataset_id: str, path: Path, tables: dict[str, pd.DataFrame], store: 
     bad_status = set(obs["status"]) - STATUSES
     if bad_status:
         raise SourceError(f"{path}: unknown status {sorted(bad_status)}.")
+    for ind_id, values in obs.groupby("indicator_id")["value"]:
+        ind = catalogue.indicator(ind_id)
+        present = values.dropna()
+        if ind.aggregation == "sum" and (present < 0).any():
+            raise SourceError(f"{path}: {ind_id} has negative value(s) (e.g. {present[present < 0].iloc[0]:g}); "
+                              f"a count or total cannot be negative.")
+        if ind.unit in COUNT_UNITS and (present % 1 != 0).any():
+            raise SourceError(f"{path}: {ind_id} counts {ind.unit} but has a fractional value "
+                              f"(e.g. {present[present % 1 != 0].iloc[0]:g}).")
     known = set(tables["territory"]["refnis"]) if "territory" in tables else set(
         store.query("SELECT refnis FROM territory")["refnis"])
-    if known:
-        unknown = sorted(set(obs["refnis"]) - known)
-        if unknown:
-            raise SourceError(
-                f"{path}: {len(unknown)} commune code(s) unknown to the territory table "
-                f"({', '.join(unknown[:10])}{'…' if len(unknown) > 10 else ''}). A newer commune list may be "
-                "needed (mergers of 2019/2025): add a dated crosswalk, or check the file."
-            )
+    if not known:
+        raise SourceError(f"{path}: the store has no territories yet, so commune codes cannot be checked. "
+                          "Import the boundaries first (`mindit import --dataset statbel_boundaries_2011`).")
+    unknown = sorted(set(obs["refnis"]) - known)
+    if unknown:
+        raise SourceError(
+            f"{path}: {len(unknown)} commune code(s) unknown to the territory table "
+            f"({', '.join(unknown[:10])}{'…' if len(unknown) > 10 else ''}). A newer commune list may be "
+            "needed (mergers of 2019/2025): add a dated crosswalk, or check the file."
+        )
 
 
 def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool = False,

@@ -43,7 +43,8 @@ def aggregate_counts(obs: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFram
         commune of the territory has a published value; other territory-periods are absent.
     """
     expected = membership.groupby("refnis").size().rename("expected")
-    have = obs.dropna(subset=["value"]).rename(columns={"refnis": "commune"})
+    published = obs["status"].isin(["final", "provisional"]) & obs["value"].notna()
+    have = obs[published].rename(columns={"refnis": "commune"})
     have = have.assign(provisional=have["status"].eq("provisional"))
     merged = have.merge(membership, on="commune")
     grouped = merged.groupby(["refnis", "period"]).agg(
@@ -51,8 +52,7 @@ def aggregate_counts(obs: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFram
     grouped = grouped.join(expected, on="refnis")
     grouped = grouped[grouped["n_communes"] == grouped["expected"]].copy()
     grouped["status"] = np.where(grouped["provisional"], "provisional", "final")
-    missing = obs[obs["value"].isna()][["refnis", "period", "value", "status"]]
-    missing = missing.assign(n_communes=1)
+    missing = obs[~published][["refnis", "period", "status"]].assign(value=np.nan, n_communes=1)
     out = pd.concat([grouped[["refnis", "period", "value", "status", "n_communes"]], missing], ignore_index=True)
     return out.sort_values(["refnis", "period"]).reset_index(drop=True)
 
@@ -110,7 +110,7 @@ class Figures:
         self.membership = self.territories.membership()
         self._cache: dict[str, pd.DataFrame] = {}
         #: per-store memo for other derived frames (e.g. a province's age structure)
-        self.memo: dict[tuple, pd.DataFrame] = {}
+        self.memo: dict[tuple, object] = {}
 
     def values(self, indicator_id: str) -> pd.DataFrame:
         """``refnis, period, value, status`` of an indicator for every territory where it can be given."""
@@ -140,6 +140,19 @@ class Figures:
         if ind.aggregation == "sum":
             return aggregate_counts(obs, self.membership)[["refnis", "period", "value", "status"]]
         return obs.reset_index(drop=True)
+
+    @property
+    def checksum(self) -> str:
+        """The store's content checksum when these figures were loaded (cached: one query)."""
+        if ("checksum",) not in self.memo:
+            self.memo[("checksum",)] = self.store.content_checksum()
+        return self.memo[("checksum",)]
+
+    def imports(self) -> pd.DataFrame:
+        """The store's latest successful import of each dataset (cached)."""
+        if ("imports",) not in self.memo:
+            self.memo[("imports",)] = self.store.latest_imports()
+        return self.memo[("imports",)]
 
     def _by_territory(self, indicator_id: str) -> dict[str, pd.DataFrame]:
         key = ("by_territory", indicator_id)
@@ -279,8 +292,10 @@ def age_structure(prof: Profile, year: int | None = None) -> tuple[pd.DataFrame,
         ``(commune_frame, province_frame, year)``; frames have ``sex, age, value``.
     """
     store = prof.figures.store
-    years = store.query("SELECT DISTINCT period FROM observation WHERE indicator_id = 'POPULATION_SEX_AGE' "
-                        "ORDER BY period")["period"].tolist()
+    if ("age_years",) not in prof.figures.memo:
+        prof.figures.memo[("age_years",)] = store.query(
+            "SELECT DISTINCT period FROM observation WHERE indicator_id = 'POPULATION_SEX_AGE' ORDER BY period")
+    years = prof.figures.memo[("age_years",)]["period"].tolist()
     if not years:
         raise ValueError("no population by sex and age in the store: run `mindit import`.")
     year = year or int(years[-1])

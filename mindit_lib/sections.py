@@ -23,6 +23,11 @@ MAIN_INDICATOR = "POPULATION_BY_COMMUNE"
 MAP_TOLERANCE_M = 200
 
 
+def _lower_first(text: str) -> str:
+    """``"Province de Liège"`` → ``"province de Liège"`` (only the first letter)."""
+    return text[:1].lower() + text[1:]
+
+
 def _e(text: object) -> str:
     return html.escape(str(text))
 
@@ -215,17 +220,17 @@ def locator_map(prof: Profile):
 
     province = next(t for t in prof.parents if t.role == "province")
     _FIGURES[id(prof.figures)] = prof.figures
-    base = _province_shapes(str(prof.figures.store.path), prof.figures.store.content_checksum(),
+    base = _province_shapes(str(prof.figures.store.path), prof.figures.checksum,
                             province.refnis, id(prof.figures))
     chart = maps.locator_map_spec(base, prof.commune.refnis,
-                             title=f"{prof.commune.display_name} dans la {province.display_name.lower()}")
+                             title=f"{prof.commune.display_name} dans la {_lower_first(province.display_name)}")
     return charts.display_static(chart)
 
 
 def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) -> HTML:
     """Sources (ready to cite), import dates and method notes of every figure in the report."""
     cat = prof.catalogue
-    runs = prof.figures.store.latest_imports().set_index("dataset")
+    runs = prof.figures.imports().set_index("dataset")
     seen: dict[str, object] = {}
     for ind_id in (*indicators, "POPULATION_SEX_AGE"):
         for ds in cat.sources_of(ind_id):

@@ -73,18 +73,32 @@ class Store:
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: run `mindit import` first.")
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
-        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of the store {self.path}: {exc.strerror}.") from None
+        #: the writer's connection; a read-only store opens one per query and closes it at once, so that an
+        #: open notebook or dashboard never blocks `mindit import` (DuckDB allows one writer and no reader
+        #: beside it across processes)
+        self.con = self._open() if not read_only else None
+        if read_only:
+            self._open().close()  # fail now, with a clear message, if the file cannot be read
+        else:
             for name, ddl in SCHEMA.items():
                 self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
 
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=self.read_only)
+        except (duckdb.Error, OSError) as exc:
+            hint = " Another process (an import?) is writing it: try again when it ends." if "lock" in str(
+                exc).lower() else ""
+            raise StoreError(f"cannot open the store {self.path}: {exc}.{hint}") from None
+
     def close(self) -> None:
-        """Close the connection."""
-        self.con.close()
+        """Close the connection (a read-only store holds none between queries)."""
+        if self.con is not None:
+            self.con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -158,7 +172,13 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
     def query(self, sql: str, params: Iterable | None = None) -> pd.DataFrame:
         """Run SQL and return a frame."""
-        return self.con.execute(sql, list(params or [])).df()
+        if self.con is not None:
+            return self.con.execute(sql, list(params or [])).df()
+        con = self._open()
+        try:
+            return con.execute(sql, list(params or [])).df()
+        finally:
+            con.close()
 
     def territories(self) -> pd.DataFrame:
         """Territories with their official names (the newest REFNIS list wins over 2011 names)."""
@@ -234,6 +254,6 @@ class Store:
                 self.con.executemany("INSERT INTO dataset_priority VALUES (?, ?)", list(priorities.items()))
 
     def _require(self, table: str) -> None:
-        names = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        names = set(self.query("SELECT table_name FROM information_schema.tables")["table_name"])
         if table not in names or (table == "observation" and "dataset_priority" not in names):
             raise StoreError(f"the store {self.path} has no {table} table yet: run `mindit import`.")

@@ -157,3 +157,83 @@ def test_missing_file_and_unknown_commune(tmp_path, data_dir):
         out = import_dataset(store, cfg, "compiled_population")
     assert out.status == "failed" and "99999" in out.message
     assert _population(cfg.store_path) == before
+
+
+TIDY_HEAD = "indicator_id,geo_id,period,vintage,value,status,is_latest\n"
+
+
+def _tidy(tmp_path, rows: str):
+    path = write_text(tmp_path / "t.csv", TIDY_HEAD + rows)
+    return read_tidy_observations(path, {"POPULATION_BY_COMMUNE"}, {})["observation"]
+
+
+def test_tidy_geo_ids_are_normalised_and_other_levels_left_out(tmp_path):
+    obs = _tidy(tmp_path, "POPULATION_BY_COMMUNE, be:mun:62063 ,2026,v,198102.0,final,TRUE\n"
+                          "POPULATION_BY_COMMUNE,BE:MUN:63013,2026,v,5585.0,final,1\n"
+                          "POPULATION_BY_COMMUNE,be:prov:60000,2026,v,1125300.0,final,1\n"
+                          "POPULATION_BY_COMMUNE,be:mun:61003,2025,v,1.0,final,0\n")
+    assert dict(zip(obs["refnis"], obs["value"], strict=True)) == {"62063": 198102, "63013": 5585}
+
+
+@pytest.mark.parametrize("row,message", [
+    ("POPULATION_BY_COMMUNE,,2026,v,1.0,final,1\n", "without geo_id"),
+    ("POPULATION_BY_COMMUNE,Liège,2026,v,1.0,final,1\n", "neither a commune"),
+    ("POPULATION_BY_COMMUNE,be:mun:62063,2026,v,1.0,final,maybe\n", "is_latest holds"),
+    ("POPULATION_BY_COMMUNE,be:mun:62063,2026.7,v,1.0,final,1\n", "whole numbers"),
+    ("POPULATION_BY_COMMUNE,be:mun:62063,2026,v,inf,final,1\n", "non-numeric"),
+])
+def test_tidy_rows_are_never_dropped_silently(tmp_path, row, message):
+    with pytest.raises(SourceError, match=message):
+        _tidy(tmp_path, row)
+
+
+def test_a_suppressed_value_is_never_stored(tmp_path):
+    obs = _tidy(tmp_path, "POPULATION_BY_COMMUNE,be:mun:62063,2026,v,2357,suppressed,1\n")
+    assert obs["status"].tolist() == ["confidential"] and obs["value"].isna().all()
+
+
+def test_undecodable_file_is_refused(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(TIDY_HEAD.encode() + b"POPULATION_BY_COMMUNE,be:mun:62063,2026,v\x81,1.0,final,1\n")
+    with pytest.raises(SourceError, match=r"bad\.csv: neither UTF-8 nor Windows-1252 text \(byte 0x81"):
+        read_tidy_observations(path, {"POPULATION_BY_COMMUNE"}, {})
+
+
+def test_duplicated_population_rows_are_refused(tmp_path):
+    text = ("CD_YEAR,CD_REFNIS,TX_MUNTY_DESCR_FR,TX_MUNTY_DESCR_NL,CD_SEX,CD_AGE,MS_POPULATION\n"
+            "2015,63013,Butgenbach,Bütgenbach,F,0,15\n2015,63013,Butgenbach,Bütgenbach,F,0,15\n")
+    with pytest.raises(SourceError, match="repeated word for word"):
+        read_population_structure(write_text(tmp_path / "p.csv", text))
+
+
+@pytest.mark.parametrize("value,message", [("-5000.0", "negative"), ("1.5", "fractional")])
+def test_impossible_counts_stop_the_import(tmp_path, data_dir, value, message):
+    mirror = _mirror_copy(tmp_path, data_dir)
+    cfg = make_config(tmp_path, source=mirror)
+    import_all(cfg)
+    before = _population(cfg.store_path)
+    write_text(mirror / "compiled/population_observations.csv",
+               "indicator_id,geo_id,period,vintage,value,status\n"
+               f"POPULATION_BY_COMMUNE,be:mun:62063,2026,v,{value},final\n")
+    out = import_all(cfg, ["compiled_population"])[0]
+    assert out.status == "failed" and message in out.message
+    assert _population(cfg.store_path) == before
+
+
+def test_observations_need_the_territories_first(tmp_path, data_dir):
+    mirror = _mirror_copy(tmp_path, data_dir)
+    cfg = make_config(tmp_path, source=mirror)
+    out = import_all(cfg, ["compiled_population"])[0]
+    assert out.status == "failed" and "Import the boundaries first" in out.message
+
+
+def test_an_open_reader_does_not_block_an_import(tmp_path, data_dir):
+    """Notebooks and dashboards hold a read-only store; `mindit import` must still be able to write."""
+    mirror = _mirror_copy(tmp_path, data_dir)
+    cfg = make_config(tmp_path, source=mirror)
+    import_all(cfg)
+    reader = Store(cfg.store_path, read_only=True)
+    assert len(reader.territories()) > 600
+    again = import_all(cfg, ["compiled_population"], force=True)
+    assert again[0].status == "imported"
+    assert reader.observations(["POPULATION_BY_COMMUNE"], ["62063"])["value"].max() == 198_102

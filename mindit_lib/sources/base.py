@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +43,13 @@ def decode_text(raw: bytes, path: Path) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="strict")
+        try:
+            text = raw.decode("cp1252", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{path}: neither UTF-8 nor Windows-1252 text (byte {raw[exc.start]:#04x} at position {exc.start}); "
+                "the file is damaged or not a text table. Download it again."
+            ) from None
     for marker in MOJIBAKE_MARKERS:
         if marker in text:
             line_no = text[: text.index(marker)].count("\n") + 1
@@ -51,6 +58,12 @@ def decode_text(raw: bytes, path: Path) -> str:
                 "the file was saved with the wrong encoding. Download the original again."
             )
     return text
+
+
+def reference_date(rule: str, period: int) -> date:
+    """Reference date of a period under a catalogue rule: 1 January for stocks (``january_1``, ``fixed``),
+    31 December of the income year for flows over a year (``income_year``)."""
+    return date(period, 12, 31) if rule == "income_year" else date(period, 1, 1)
 
 
 def sniff_separator(header_line: str) -> str:
@@ -120,8 +133,17 @@ def numeric_column(values: pd.Series, path: Path, column: str) -> pd.Series:
     european = text.where(~has_comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     european = european.str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
     parsed = pd.to_numeric(european, errors="coerce")
-    bad = parsed.isna() & text.notna() & (text != "")
+    bad = (parsed.isna() & text.notna() & (text != "")) | parsed.isin([float("inf"), float("-inf")])
     if bad.any():
         sample = ", ".join(repr(v) for v in text[bad].head(3))
         raise SourceError(f"{path}: column {column} has {int(bad.sum())} non-numeric value(s) ({sample}).")
     return parsed.astype("float64")
+
+
+def whole_column(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """Parse whole numbers (years, ages): ``2026`` and ``2026.0`` pass, ``2026.7`` is refused."""
+    parsed = numeric_column(values, path, column)
+    bad = parsed.notna() & (parsed % 1 != 0)
+    if bad.any():
+        raise SourceError(f"{path}: column {column} must hold whole numbers; found {parsed[bad].iloc[0]!r}.")
+    return parsed

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from mindit_lib.sources.base import SourceError, numeric_column, read_table, refnis_column
+from mindit_lib.sources.base import SourceError, numeric_column, read_table, reference_date, refnis_column, whole_column
 
 MEASURES = {
     "MS_TOT_NET_TAXABLE_INC": "FISCAL_TOT_NET_TAXABLE_INC",
@@ -35,7 +34,7 @@ def read_fiscal_income(path: str | Path) -> dict[str, pd.DataFrame]:
     path = Path(path)
     frame = read_table(path, ["CD_YEAR", "CD_MUNTY_REFNIS", *MEASURES])
     refnis = refnis_column(frame["CD_MUNTY_REFNIS"], path, "CD_MUNTY_REFNIS")
-    year = numeric_column(frame["CD_YEAR"], path, "CD_YEAR").astype(int)
+    year = whole_column(frame["CD_YEAR"], path, "CD_YEAR").astype(int)
     if refnis.duplicated().any() and frame.assign(r=refnis.values).duplicated(["r", "CD_YEAR"]).any():
         raise SourceError(f"{path}: a commune appears twice for the same year.")
     parts = []
@@ -47,7 +46,7 @@ def read_fiscal_income(path: str | Path) -> dict[str, pd.DataFrame]:
     obs = pd.concat(parts, ignore_index=True)
     if obs["value"].isna().any():
         raise SourceError(f"{path}: empty measure cells; the Statbel file is complete for every commune.")
-    obs["reference_date"] = [date(int(p), 1, 1) for p in obs["period"]]
+    obs["reference_date"] = [reference_date("income_year", int(p)) for p in obs["period"]]
     obs["status"] = "final"
     obs["vintage"] = None
     return {"observation": obs}

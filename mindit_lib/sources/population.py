@@ -42,6 +42,10 @@ def read_population_structure(path: str | Path, year: int | None = None) -> dict
         if found is None:
             raise SourceError(f"{path}: no CD_YEAR column and no year in the file name; pass year=.")
         frame["CD_YEAR"] = str(found)
+    dupes = frame.duplicated()
+    if dupes.any():
+        raise SourceError(f"{path}: {int(dupes.sum())} row(s) repeated word for word (first at data row "
+                          f"{int(dupes.to_numpy().argmax()) + 1}); a count would be added twice.")
     refnis = refnis_column(frame["CD_REFNIS"], path, "CD_REFNIS")
     sex = frame["CD_SEX"].str.strip().str.upper()
     if not sex.isin(["M", "F"]).all():

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from mindit_lib.sources.base import SourceError, numeric_column, read_table, refnis_column
+from mindit_lib.sources.base import (
+    SourceError,
+    numeric_column,
+    read_table,
+    reference_date,
+    refnis_column,
+    whole_column,
+)
 
 TIDY_COLUMNS = ["indicator_id", "geo_id", "period", "vintage", "value", "status"]
+LATEST_VALUES = {"1", "true", "yes"}
+NOT_LATEST_VALUES = {"0", "false", "no"}
 STATUS_MAP = {"final": "final", "provisional": "provisional", "suppressed": "confidential",
               "confidential": "confidential", "not_published": "not_published", "missing": "not_published"}
 
@@ -41,8 +49,23 @@ def read_tidy_observations(path: str | Path, indicators: set[str],
     path = Path(path)
     frame = read_table(path, TIDY_COLUMNS)
     if "is_latest" in frame.columns:
-        frame = frame[frame["is_latest"].fillna("1").str.strip().isin(["1", "true", "True"])]
-    frame = frame[frame["geo_id"].str.startswith("be:mun:") | frame["geo_id"].str.fullmatch(r"\d{4,5}")]
+        latest = frame["is_latest"].fillna("1").str.strip().str.lower()
+        unknown = sorted(set(latest) - LATEST_VALUES - NOT_LATEST_VALUES)
+        if unknown:
+            raise SourceError(f"{path}: is_latest holds {unknown}; expected 1/0 or true/false.")
+        frame = frame[latest.isin(LATEST_VALUES)]
+    geo = frame["geo_id"].fillna("").str.strip().str.lower()
+    if (geo == "").any():
+        raise SourceError(f"{path}: {int((geo == '').sum())} row(s) without geo_id (first at data row "
+                          f"{int((geo == '').to_numpy().argmax()) + 1}).")
+    commune = geo.str.fullmatch(r"(be:mun:)?\d{4,5}")
+    other_level = geo.str.fullmatch(r"be:(nat|reg|prov|arr):.*")
+    strange = ~(commune | other_level)
+    if strange.any():
+        raise SourceError(f"{path}: geo_id {frame.loc[strange, 'geo_id'].iloc[0]!r} is neither a commune "
+                          "(be:mun:62063) nor a higher level (be:prov:…).")
+    # commune rows only; parents are recomputed from communes (higher-level rows are left out, not summed)
+    frame = frame[commune].assign(geo_id=geo[commune])
     present = set(frame["indicator_id"].unique())
     keep = present & indicators
     if not keep:
@@ -56,14 +79,15 @@ def read_tidy_observations(path: str | Path, indicators: set[str],
     value = numeric_column(frame["value"], path, "value")
     if (value.isna() & status.isin(["final", "provisional"])).any():
         raise SourceError(f"{path}: empty value on a row marked final/provisional.")
-    period = numeric_column(frame["period"], path, "period").astype(int)
+    # a value under a "suppressed"/"not published" status was not published: it is never stored or summed
+    value = value.where(status.isin(["final", "provisional"]))
+    period = whole_column(frame["period"], path, "period").astype(int)
     rules = frame["indicator_id"].map(lambda i: reference_rules.get(i, "january_1"))
     obs = pd.DataFrame({
         "indicator_id": frame["indicator_id"].values,
         "refnis": refnis_column(frame["geo_id"], path, "geo_id").values,
         "period": period.values,
-        "reference_date": [date(p, 12, 31) if r == "income_year" else date(p, 1, 1)
-                           for p, r in zip(period, rules, strict=True)],
+        "reference_date": [reference_date(r, p) for p, r in zip(period, rules, strict=True)],
         "value": value.values, "status": status.values, "vintage": frame["vintage"].values,
     })
     dupes = obs.duplicated(["indicator_id", "refnis", "period"])
