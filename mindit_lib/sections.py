@@ -46,15 +46,28 @@ def report_title(prof: Profile) -> str:
     return f"Portrait de commune — {prof.commune.display_name}"
 
 
+class IdentifiedHTML(HTML):
+    """HTML whose output metadata names the commune it shows (``{"mindit": {"refnis": "62063"}}``): the
+    report batch checks it against the commune it asked for, so a report can never be published under
+    another commune's name."""
+
+    def __init__(self, data: str, refnis: str):
+        super().__init__(data)
+        self.refnis = refnis
+
+    def _repr_html_(self):
+        return self.data, {"mindit": {"refnis": self.refnis}}
+
+
 def header(prof: Profile, edition: date | None = None) -> HTML:
-    """Title block: commune name, code, parents, edition date."""
+    """Title block: commune name, code, parents, edition date (declares the commune, see IdentifiedHTML)."""
     edition = edition or date.today()
     parents = " · ".join(_e(t.display_name) for t in prof.parents)
-    return HTML(
+    return IdentifiedHTML(
         f'<header class="mindit-title"><h1>{_e(report_title(prof))}</h1>'
         f'<p class="mindit-subtitle">Code INS (REFNIS) {_e(prof.commune.refnis)} · {parents}</p>'
         f'<p class="mindit-edition">Édition du {format_date(edition)} · données au '
-        f"1er janvier {main_year(prof)} pour la population</p></header>")
+        f"1er janvier {main_year(prof)} pour la population</p></header>", prof.commune.refnis)
 
 
 def _older_note(prof: Profile, indicator_id: str, year: int | None) -> str:

@@ -115,3 +115,16 @@ def test_unknown_commune_is_refused_before_anything_runs(config, tmp_path, capsy
     assert code == 2
     assert "no territory named 'Atlantis'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_report_showing_another_commune_is_never_published(config, tmp_path):
+    """A parameter overwritten in a way no static check sees: the declared commune gives it away."""
+    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell('globals()["refnis"] = "62063"'))
+    sneaky = tmp_path / "sneaky.ipynb"
+    nbformat.write(nb, sneaky)
+    cfg = config.with_overrides(output_dir=tmp_path / "out")
+    manifest = run_commune_reports(cfg, ["61003"], workers=1, progress=False, notebook=sneaky)
+    [result] = manifest.communes
+    assert result.status == "notebook_error" and result.pdf is None
+    assert result.error["ename"] == "WrongCommune" and "62063, not 61003" in result.error["evalue"]

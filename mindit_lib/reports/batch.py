@@ -97,6 +97,8 @@ class CommuneTask:
     input_hash: str
     template_dir: str = str(DEFAULT_TEMPLATE_DIR)
     kernel_name: str = "python3"
+    #: the executed notebook must declare (output metadata ``mindit.refnis``) the commune it shows
+    require_identity: bool = False
 
     @property
     def stem(self) -> str:
@@ -240,6 +242,33 @@ def _first_error(nb: nbformat.NotebookNode | None) -> dict[str, Any] | None:
     return None
 
 
+def declared_communes(nb: nbformat.NotebookNode | None) -> set[str]:
+    """Commune codes the notebook's outputs say they show (output metadata ``{"mindit": {"refnis": …}}``)."""
+    found: set[str] = set()
+    for cell in (nb.cells if nb is not None else []):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            meta = out.get("metadata", {})
+            # IPython files the metadata of a _repr_*_ under its mimetype; display(..., metadata=) at the top
+            for block in (meta, *(v for v in meta.values() if isinstance(v, dict))):
+                code = block.get("mindit", {}).get("refnis") if isinstance(block.get("mindit"), dict) else None
+                if code:
+                    found.add(str(code))
+    return found
+
+
+def _identity_error(task: CommuneTask, nb: nbformat.NotebookNode | None) -> dict[str, Any] | None:
+    """An error when the report shows another commune than the one asked for (a parameter overwritten in a way
+    no static check sees, a hard-coded code...), or, when required, does not say which commune it shows."""
+    declared = declared_communes(nb)
+    if declared and declared != {task.refnis}:
+        return {"cell": None, "execution_count": None, "ename": "WrongCommune",
+                "evalue": f"the report shows {', '.join(sorted(declared))}, not {task.refnis} as asked"}
+    if task.require_identity and not declared:
+        return {"cell": None, "execution_count": None, "ename": "WrongCommune",
+                "evalue": "the report does not declare which commune it shows (output metadata mindit.refnis)"}
+    return None
+
+
 def _executed_cells(nb: nbformat.NotebookNode | None) -> int:
     if nb is None:
         return 0
@@ -304,6 +333,8 @@ def run_one(task: CommuneTask, kernel: KeptKernel | None = None, renderer: PdfRe
                      "evalue": "the output notebook has no executed cell"}
         if status == OK and (first := _first_error(executed)) is not None:
             status, error = NOTEBOOK_ERROR, first
+        if status == OK and (wrong := _identity_error(task, executed)) is not None:
+            status, error = NOTEBOOK_ERROR, wrong
         if status == TIMEOUT and error is not None:
             error["evalue"] = f"no result after {task.timeout:g} s ({error.get('ename')}: {error.get('evalue')})"
             error["ename"] = "Timeout"
@@ -399,7 +430,7 @@ def _kernel_name(notebook: Path) -> str:
 def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str, workers: int | None = None,
               force: bool = False, timeout: float = 600.0, extra_hash: str = "", *, data_vintage: str | None = None,
               template_dir: Path = DEFAULT_TEMPLATE_DIR, progress: bool = True,
-              kernel_name: str | None = None) -> Manifest:
+              kernel_name: str | None = None, require_identity: bool = False) -> Manifest:
     """Produce the reports of one edition.
 
     Parameters
@@ -422,6 +453,10 @@ def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str,
         Mixed into every input hash (the store's content checksum).
     data_vintage : str, optional
         Recorded in the manifest.
+    require_identity : bool
+        Fail a commune whose executed notebook does not declare, in an output's metadata
+        (``{"mindit": {"refnis": code}}``), that it shows that commune. Any declared code other than the
+        one asked for fails it in every case.
 
     Returns
     -------
@@ -463,7 +498,7 @@ def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str,
             task = CommuneTask(refnis=refnis, name=str(c.get("name") or refnis), slug=str(c["slug"]),
                                notebook=str(notebook), edition_dir=str(edition_dir), edition=edition,
                                timeout=timeout, input_hash=input_hash(base, refnis), template_dir=str(template_dir),
-                               kernel_name=kernel_name)
+                               kernel_name=kernel_name, require_identity=require_identity)
             prev = previous.get(refnis)
             if (not force and prev is not None and prev.status in SUCCESS and prev.input_hash == task.input_hash
                     and task.pdf_path.is_file() and task.ipynb_path.is_file()):

@@ -94,7 +94,7 @@ def run_commune_reports(config: Config, communes: list[str] | None = None, *, wo
     with _kernel_environment(config):
         manifest = run_batch(Path(notebook), items, config.output_dir, edition, workers=workers, force=force,
                              timeout=timeout, extra_hash=f"{checksum}:{library_digest()}", data_vintage=vintage,
-                             progress=progress)
+                             progress=progress, require_identity=True)
     _print_summary(manifest)
     return manifest
 
