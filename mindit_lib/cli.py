@@ -109,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SourceError, StoreError, LookupError, ValueError) as exc:
         print(f"mindit: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output folder that is a file, a read-only disk, a missing config file…
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"mindit: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # e.g. another batch is writing the same edition
+        print(f"mindit: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

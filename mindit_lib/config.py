@@ -95,7 +95,9 @@ def load_config(path: str | Path | None = None) -> Config:
     territory = data.get("territory", {})
     paths = data.get("paths", {})
 
-    def _path(value: str | None, default: str) -> Path:
+    def _path(value: object, default: str) -> Path:
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{file}: paths must be text in quotes, got {value!r}.")
         p = Path(value or default)
         return (p if p.is_absolute() else base / p).resolve()
 
@@ -113,6 +115,5 @@ def load_config(path: str | Path | None = None) -> Config:
         values["province"] = normalize_refnis(values["province"])
     except ValueError as exc:
         raise ConfigError(f"territory.province: {exc}") from exc
-    if not values["province"].endswith("000") and values["province"] != "21000":
-        raise ConfigError(f"territory.province = {values['province']!r} is not a province code (e.g. 60000).")
+    # whether the code is a province is checked against the territory table when it is used
     return Config(config_file=file, **values)

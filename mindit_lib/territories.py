@@ -109,7 +109,7 @@ class Territories:
             Unknown code or name (with close spellings), or an ambiguous name (with the candidates).
         """
         text = str(code_or_name).strip()
-        if text.replace(".", "").isdigit() or isinstance(code_or_name, int):
+        if text.lower().startswith("be:") or text.replace(".", "").isdigit() or isinstance(code_or_name, int):
             code = normalize_refnis(code_or_name)
             if code not in self._by_code:
                 raise TerritoryError(f"unknown REFNIS code {code!r}. Use a code of the territory table, "
@@ -125,7 +125,12 @@ class Territories:
                      if any(qual in fold_name(a.name_fr) or qual in fold_name(a.name_nl or "")
                             for a in self.ancestors(c))}
         if level is not None:
+            other_levels = codes
             codes = {c for c in codes if self._by_code[c].level == level}
+            if not codes and other_levels:
+                found = self._by_code[sorted(other_levels)[0]]
+                raise TerritoryError(f"{text!r} is {found.display_name} ({found.refnis}), a {found.role}, "
+                                     f"not a {LEVELS[level]}.")
         if len(codes) == 1:
             return self._by_code[next(iter(codes))]
         if len(codes) > 1:
@@ -138,8 +143,9 @@ class Territories:
         close = difflib.get_close_matches(key, list(self._names), n=3, cutoff=0.75)
         hint = ""
         if close:
-            hint = " Did you mean " + ", ".join(
-                f"{self._by_code[c].display_name} ({c})" for k in close for c in sorted(self._names[k])) + "?"
+            options = dict.fromkeys(f"{self._by_code[c].display_name} ({c})" for k in close
+                                    for c in sorted(self._names[k]))
+            hint = " Did you mean " + ", ".join(options) + "?"
         raise TerritoryError(f"no territory named {text!r}.{hint}")
 
     def parent(self, territory: Territory) -> Territory | None:
@@ -182,6 +188,11 @@ def commune_list(territories: Territories, province: str, names: list[str] | Non
         A named territory is unknown, not a commune, or outside the province.
     """
     province_t = territories.get(province)
+    if province_t.level != 3:
+        provinces = ", ".join(f"{t.refnis} {t.display_name}" for t in territories if t.level == 3
+                              and t.parent_refnis == "03000")
+        raise TerritoryError(f"territory.province = {province_t.refnis} is {province_t.display_name}, a "
+                             f"{province_t.role}, not a province. Walloon provinces: {provinces}.")
     allowed = territories.communes_of(province_t.refnis)
     if not names:
         return allowed

@@ -128,3 +128,16 @@ def test_a_report_showing_another_commune_is_never_published(config, tmp_path):
     [result] = manifest.communes
     assert result.status == "notebook_error" and result.pdf is None
     assert result.error["ename"] == "WrongCommune" and "62063, not 61003" in result.error["evalue"]
+
+
+def test_a_run_for_some_communes_keeps_the_others_in_the_manifest(manifest, config):
+    """After an edition of three communes, a run for one keeps the two others (and their skip)."""
+    edition_dir = manifest.path.parent
+    cfg = config.with_overrides(output_dir=edition_dir.parent)
+    again = run_commune_reports(cfg, ["63013"], workers=1, progress=False, force=True)
+    assert [r.refnis for r in again.communes] == ["63013"] and again.failed == []
+    data = json.loads(again.path.read_text(encoding="utf-8"))
+    assert sorted(c["refnis"] for c in data["communes"]) == ["62063", "62093", "63013"]
+    assert data["this_run"] == {"communes": 1, "failed": 0}
+    rerun = run_commune_reports(cfg, ["62063", "62093", "63013"], workers=1, progress=False)
+    assert {r.status for r in rerun.communes} == {"skipped"}

@@ -61,8 +61,11 @@ def test_config_file_and_environment_overrides(tmp_path, monkeypatch):
 def test_bad_configuration_is_explained(tmp_path, monkeypatch):
     monkeypatch.delenv("MINDIT_PROVINCE", raising=False)
     cfg = tmp_path / "mindit.toml"
-    cfg.write_text('[territory]\nprovince = "62063"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="not a province code"):
+    cfg.write_text('[territory]\nprovince = "Liège"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a REFNIS code"):
+        load_config(cfg)
+    cfg.write_text('[paths]\nstore = 5\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="paths must be text"):
         load_config(cfg)
     cfg.write_text("[territory\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):

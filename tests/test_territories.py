@@ -50,6 +50,19 @@ def test_commune_list_checks_the_province(terr):
     assert [t.refnis for t in commune_list(terr, "60000", ["Liège", 63013])] == ["62063", "63013"]
     with pytest.raises(TerritoryError, match="not in Province de Liège"):
         commune_list(terr, "60000", ["Namur"])
+    with pytest.raises(TerritoryError, match="Province de Liège \\(60000\\), a province, not a commune"):
+        commune_list(terr, "60000", ["Province de Liège"])
+    assert len(commune_list(terr, "20002")) == 27  # Brabant wallon: a province whose code does not end in 000
+    for not_a_province in ("62000", "03000", "62063"):
+        with pytest.raises(TerritoryError, match="not a province"):
+            commune_list(terr, not_a_province)
+
+
+def test_lookup_accepts_geo_ids_and_suggests_each_name_once(terr):
+    assert terr.get("be:mun:62063").refnis == "62063"
+    with pytest.raises(TerritoryError) as err:
+        terr.get("Sankt Vit")
+    assert str(err.value).count("Sankt Vith (Saint-Vith) (63067)") == 1
 
 
 @pytest.mark.parametrize("raw,code", [("62063", "62063"), (62063, "62063"), ("3000", "03000"), (3000.0, "03000"),

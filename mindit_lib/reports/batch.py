@@ -156,18 +156,24 @@ class Manifest:
     mindit_version: str = mindit_lib.__version__
     communes: list[CommuneResult] = field(default_factory=list)
     path: Path | None = None
+    #: entries of earlier runs of this edition for communes not asked for this time: kept, so that a run for a
+    #: few communes never erases the record (and the skip) of the others
+    carried: list[CommuneResult] = field(default_factory=list)
 
     @property
     def failed(self) -> list[CommuneResult]:
+        """Communes of this run that failed (carried entries do not count)."""
         return [r for r in self.communes if r.failed]
 
     @property
     def counts(self) -> dict[str, int]:
+        """Statuses over the whole edition (this run and carried entries)."""
+        every = [*self.communes, *self.carried]
         counts = {status: 0 for status in STATUSES}
-        for r in self.communes:
+        for r in every:
             counts[r.status] = counts.get(r.status, 0) + 1
-        counts["total"] = len(self.communes)
-        counts["failed"] = len(self.failed)
+        counts["total"] = len(every)
+        counts["failed"] = sum(r.failed for r in every)
         return counts
 
     def to_json(self) -> dict[str, Any]:
@@ -181,7 +187,8 @@ class Manifest:
             "started": self.started,
             "finished": self.finished,
             "counts": self.counts,
-            "communes": [r.to_json() for r in sorted(self.communes, key=lambda r: r.refnis)],
+            "this_run": {"communes": len(self.communes), "failed": len(self.failed)},
+            "communes": [r.to_json() for r in sorted([*self.communes, *self.carried], key=lambda r: r.refnis)],
         }
 
     def write(self, path: Path | None = None) -> Path:
@@ -373,6 +380,12 @@ def _worker_main(worker_id: int, tasks: Any, results: Any) -> None:
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, _terminate)
+    with contextlib.suppress(Exception):  # Linux: die with the parent, never write PDFs for a dead batch
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent, which stops us cleanly
     kernels: dict[tuple[str, str], KeptKernel] = {}
     renderer: PdfRenderer | None = None
@@ -491,6 +504,8 @@ def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str,
                 log.warning("cannot read %s: rerunning every commune", manifest_path)
         manifest = Manifest(edition=edition, notebook=str(notebook), data_vintage=data_vintage, started=_now(),
                             path=manifest_path)
+        asked = {str(c["refnis"]) for c in communes}
+        manifest.carried = [r for code, r in sorted(previous.items()) if code not in asked]
 
         tasks: list[CommuneTask] = []
         for c in communes:

@@ -16,9 +16,10 @@ from mindit_lib.territories import Territories, commune_list
 DEFAULT_NOTEBOOK = REPO_ROOT / "notebooks" / "reports" / "commune_profile.ipynb"
 
 
-def data_vintage(store: Store) -> str:
-    """The reference date of the newest population figure in the store (``"2026-01-01"``)."""
-    row = store.query("SELECT max(reference_date) AS d FROM observation WHERE indicator_id = 'POPULATION_BY_COMMUNE'")
+def data_vintage(store: Store, communes: list[str]) -> str:
+    """The reference date of the newest population figure of these communes (``"2026-01-01"``)."""
+    row = store.query("SELECT max(reference_date) AS d FROM observation WHERE indicator_id = 'POPULATION_BY_COMMUNE' "
+                      "AND value IS NOT NULL AND refnis IN (SELECT unnest(?))", [communes])
     value = row["d"].iloc[0]
     if value is None or str(value) in ("NaT", "None"):
         raise ValueError("the store holds no population figure: run `mindit import` first.")
@@ -88,7 +89,8 @@ def run_commune_reports(config: Config, communes: list[str] | None = None, *, wo
         territories = Territories(store.territories())
         chosen = commune_list(territories, config.province, communes)
         checksum = store.content_checksum()
-        vintage = data_vintage(store)
+        province_communes = [t.refnis for t in territories.communes_of(config.province)]
+        vintage = data_vintage(store, province_communes)
     edition = edition_name(vintage, run_date or date.today())
     items = [{"refnis": t.refnis, "name": t.display_name, "slug": t.slug} for t in chosen]
     with _kernel_environment(config):
