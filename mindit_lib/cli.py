@@ -52,12 +52,22 @@ def cmd_status(args: argparse.Namespace) -> int:
                       f"sha256 {r['sha256'][:12]}  {ds.mirror_path}")
             else:
                 print(f"{ds.id:<30} not imported  ({ds.mirror_path})")
-        cov = store.query("""SELECT indicator_id, min(period) AS first, max(period) AS last,
-                                    count(DISTINCT refnis) AS communes FROM observation
-                             GROUP BY 1 ORDER BY 1""")
-        print()
-        for r in cov.itertuples():
-            print(f"{r.indicator_id:<30} {r.first}–{r.last}  {r.communes} communes")
+        from mindit_lib.territories import Territories
+
+        territories = Territories(store.territories())
+        province = territories.get(config.province)
+        own = [t.refnis for t in territories.communes_of(province.refnis)]
+        cov = store.query("""
+            SELECT indicator_id, period, count(DISTINCT refnis) FILTER (WHERE value IS NOT NULL) AS all_communes,
+                   count(DISTINCT refnis) FILTER (WHERE value IS NOT NULL AND refnis IN (SELECT unnest(?)))
+                       AS province_communes
+            FROM observation GROUP BY 1, 2 ORDER BY 1, 2""", [own])
+        print(f"\nindicator                      years      communes with a value, first → last year "
+              f"({province.display_name}: {len(own)} communes)")
+        for ind, rows in cov.groupby("indicator_id"):
+            first, last = rows.iloc[0], rows.iloc[-1]
+            print(f"{ind:<30} {first.period}–{last.period}  Belgium {first.all_communes} → {last.all_communes}, "
+                  f"province {first.province_communes} → {last.province_communes}")
     return 0
 
 

@@ -116,8 +116,11 @@ def key_figures(prof: Profile) -> HTML:
     extra = "".join(f'<p class="note">{_e(n)} Ce territoire est omis du tableau : aucune des valeurs ci-dessus '
                     "n'y est calculable.</p>"
                     for n in prof.coverage_notes(MAIN_INDICATOR) if n.split(" :")[0] in left_out)
+    sources = dict.fromkeys(ds.publisher for i in KEY_FIGURES for ds in prof.catalogue.sources_of(i))
+    cite = (f'<p class="note">Sources : {_e(", ".join(sources))} — détail, licences et méthode en fin de '
+            "rapport.</p>")
     return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>{foot}{extra}")
+                f"<tbody>{''.join(body)}</tbody></table>{foot}{extra}{cite}")
 
 
 def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = True):
@@ -160,6 +163,7 @@ def yearly_table(prof: Profile, indicator_id: str) -> HTML:
     if has_missing:
         notes.append("n.d. : non disponible.")
     notes += prof.coverage_notes(indicator_id)
+    notes.append(source_line(prof, indicator_id))
     foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
     caption = f"{ind.label_fr} ({ind.unit}), {YEAR_CAPTIONS.get(ind.reference_date_rule, 'par année')}"
     return HTML(f'<table class="mindit-table yearly"><caption>{_e(caption)}</caption>'
@@ -199,7 +203,8 @@ def age_pyramid_note(prof: Profile) -> HTML:
     ind = prof.catalogue.indicator("POPULATION_SEX_AGE")
     return HTML(f'<p class="note">{_e(_older_note(prof, "POPULATION_SEX_AGE", year))} La répartition par âge '
                 f"détaillé et par sexe n'est disponible dans le miroir de données que jusqu'en {year} "
-                f"({_e(ind.label_fr)}). Le contour montre la province.</p>")
+                f"({_e(ind.label_fr)}). Le contour montre la province.</p>"
+                f'<p class="note">{_e(source_line(prof, "POPULATION_SEX_AGE"))}</p>')
 
 
 @lru_cache(maxsize=4)
@@ -269,6 +274,12 @@ def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES)
         "effectifs, et ratios de sommes (jamais de moyennes de ratios). Un territoire dont une commune manque "
         "pour une année n'a pas de valeur cette année-là. La superficie utilisée pour la densité est la "
         "superficie cadastrale (Statbel, 2011).</p>")
+
+
+def source_line(prof: Profile, indicator_id: str) -> str:
+    """Short source line printed under a table or chart (full citation in « Sources et méthode »)."""
+    parts = [f"{ds.publisher}, {ds.title_fr}" for ds in prof.catalogue.sources_of(indicator_id)]
+    return "Source : " + " ; ".join(dict.fromkeys(parts)) + "."
 
 
 def yearly_population_table(prof: Profile) -> HTML:

@@ -99,6 +99,8 @@ class CommuneTask:
     kernel_name: str = "python3"
     #: the executed notebook must declare (output metadata ``mindit.refnis``) the commune it shows
     require_identity: bool = False
+    #: what the PDF footer says of the edition (default: the edition name)
+    edition_label: str = ""
 
     @property
     def stem(self) -> str:
@@ -352,8 +354,8 @@ def run_one(task: CommuneTask, kernel: KeptKernel | None = None, renderer: PdfRe
 
         if status == OK:
             try:
-                render_pdf(ipynb, pdf, name=task.name, edition=task.edition, template_dir=Path(task.template_dir),
-                           renderer=renderer)
+                render_pdf(ipynb, pdf, name=task.name, edition=task.edition_label or task.edition,
+                           template_dir=Path(task.template_dir), renderer=renderer)
                 result.pdf = str(pdf)
             except Exception as exc:  # noqa: BLE001
                 log.warning("PDF rendering failed for %s", task.refnis, exc_info=True)
@@ -443,7 +445,7 @@ def _kernel_name(notebook: Path) -> str:
 def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str, workers: int | None = None,
               force: bool = False, timeout: float = 600.0, extra_hash: str = "", *, data_vintage: str | None = None,
               template_dir: Path = DEFAULT_TEMPLATE_DIR, progress: bool = True,
-              kernel_name: str | None = None, require_identity: bool = False) -> Manifest:
+              kernel_name: str | None = None, require_identity: bool = False, edition_label: str = "") -> Manifest:
     """Produce the reports of one edition.
 
     Parameters
@@ -466,6 +468,8 @@ def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str,
         Mixed into every input hash (the store's content checksum).
     data_vintage : str, optional
         Recorded in the manifest.
+    edition_label : str
+        Footer text for the edition (default ``édition <edition>``).
     require_identity : bool
         Fail a commune whose executed notebook does not declare, in an output's metadata
         (``{"mindit": {"refnis": code}}``), that it shows that commune. Any declared code other than the
@@ -513,7 +517,8 @@ def run_batch(notebook: Path, communes: list[dict], out_dir: Path, edition: str,
             task = CommuneTask(refnis=refnis, name=str(c.get("name") or refnis), slug=str(c["slug"]),
                                notebook=str(notebook), edition_dir=str(edition_dir), edition=edition,
                                timeout=timeout, input_hash=input_hash(base, refnis), template_dir=str(template_dir),
-                               kernel_name=kernel_name, require_identity=require_identity)
+                               kernel_name=kernel_name, require_identity=require_identity,
+                               edition_label=edition_label)
             prev = previous.get(refnis)
             if (not force and prev is not None and prev.status in SUCCESS and prev.input_hash == task.input_hash
                     and task.pdf_path.is_file() and task.ipynb_path.is_file()):

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from mindit_lib.config import REPO_ROOT, Config
+from mindit_lib.formatting import format_date
 from mindit_lib.reports.batch import Manifest, run_batch
 from mindit_lib.store import Store
 from mindit_lib.territories import Territories, commune_list
@@ -91,12 +92,15 @@ def run_commune_reports(config: Config, communes: list[str] | None = None, *, wo
         checksum = store.content_checksum()
         province_communes = [t.refnis for t in territories.communes_of(config.province)]
         vintage = data_vintage(store, province_communes)
-    edition = edition_name(vintage, run_date or date.today())
+    run_date = run_date or date.today()
+    edition = edition_name(vintage, run_date)
+    label = (f"édition du {format_date(run_date)} · données au {format_date(date.fromisoformat(vintage))} "
+             "(population)")
     items = [{"refnis": t.refnis, "name": t.display_name, "slug": t.slug} for t in chosen]
     with _kernel_environment(config):
         manifest = run_batch(Path(notebook), items, config.output_dir, edition, workers=workers, force=force,
                              timeout=timeout, extra_hash=f"{checksum}:{library_digest()}", data_vintage=vintage,
-                             progress=progress, require_identity=True)
+                             progress=progress, require_identity=True, edition_label=label)
     _print_summary(manifest)
     return manifest
 

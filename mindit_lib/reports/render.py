@@ -51,7 +51,8 @@ def footer_template(edition: str) -> str:
     return (
         '<div style="font-family:\'DejaVu Sans\',sans-serif;font-size:8px;color:#555;width:100%;'
         'margin:0 15mm;display:flex;justify-content:space-between;">'
-        f"<span>Mind it &#8212; {_ascii_html(f'édition {edition}' if edition else 'édition')}</span>"
+        f"<span>Mind it &#8212; {_ascii_html(edition if edition.startswith('édition') else f'édition {edition}')}"
+        "</span>"
         '<span>Page <span class="pageNumber"></span> / <span class="totalPages"></span></span></div>'
     )
 
