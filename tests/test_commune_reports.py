@@ -103,7 +103,8 @@ def test_a_failing_commune_does_not_stop_the_others(config, tmp_path, capsys):
     assert failed["status"] == "notebook_error" and failed["pdf"] is None
     assert failed["error"]["ename"] == "ValueError" and "61003" in failed["error"]["evalue"]
     assert failed["error"]["source_cell"] == 1  # the cell that calls profile(refnis)
-    executed = nbformat.read(failed["ipynb"], as_version=4)
+    assert failed["ipynb"] == "61003_amay.ipynb" and results["64074"]["pdf"] == "64074_waremme.pdf"
+    executed = nbformat.read(manifest_path.parent / failed["ipynb"], as_version=4)
     assert any(o.get("output_type") == "error" for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert not list(manifest_path.parent.glob("61003*.pdf"))
     assert not list(manifest_path.parent.glob("*.tmp*"))

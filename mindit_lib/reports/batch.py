@@ -190,8 +190,17 @@ class Manifest:
             "finished": self.finished,
             "counts": self.counts,
             "this_run": {"communes": len(self.communes), "failed": len(self.failed)},
-            "communes": [r.to_json() for r in sorted([*self.communes, *self.carried], key=lambda r: r.refnis)],
+            "communes": [self._portable(r.to_json())
+                         for r in sorted([*self.communes, *self.carried], key=lambda r: r.refnis)],
         }
+
+    def _portable(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Output paths relative to the edition folder, so an edition can be moved or published whole."""
+        base = Path(self.path).parent if self.path else None
+        for key in ("ipynb", "pdf"):
+            if base is not None and entry.get(key) and Path(entry[key]).parent == base:
+                entry[key] = Path(entry[key]).name
+        return entry
 
     def write(self, path: Path | None = None) -> Path:
         path = Path(path or self.path)
@@ -203,7 +212,14 @@ class Manifest:
     def read(cls, path: Path) -> Manifest:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         fields = {f.name for f in dataclasses.fields(CommuneResult)}
-        communes = [CommuneResult(**{k: v for k, v in c.items() if k in fields}) for c in data.get("communes", [])]
+        base = Path(path).parent
+        communes = []
+        for c in data.get("communes", []):
+            entry = {k: v for k, v in c.items() if k in fields}
+            for key in ("ipynb", "pdf"):  # written relative to the edition folder
+                if entry.get(key) and not Path(entry[key]).is_absolute():
+                    entry[key] = str(base / entry[key])
+            communes.append(CommuneResult(**entry))
         return cls(edition=data["edition"], notebook=data.get("notebook", ""), data_vintage=data.get("data_vintage"),
                    started=data.get("started", ""), finished=data.get("finished"), workers=data.get("workers", 1),
                    mindit_version=data.get("mindit_version", ""), communes=communes, path=Path(path))
