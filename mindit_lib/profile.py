@@ -77,17 +77,20 @@ def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, *, scale: f
     DataFrame
         ``refnis, period, value, status`` where both parts exist and the denominator is not zero.
     """
-    den = denominator.dropna(subset=["value"])
     if fixed_period:
+        den = denominator.dropna(subset=["value"])
         den = den.sort_values("period").groupby("refnis").tail(1)[["refnis", "value", "status"]]
         merged = numerator.merge(den, on="refnis", suffixes=("", "_den"))
     else:
-        den = den.assign(period=den["period"] - period_offset)[["refnis", "period", "value", "status"]]
+        den = denominator.assign(period=denominator["period"] - period_offset)[["refnis", "period", "value", "status"]]
         merged = numerator.merge(den, on=["refnis", "period"], suffixes=("", "_den"))
-    merged = merged[merged["value_den"] != 0]
-    value = scale * merged["value"] / merged["value_den"]
-    status = np.where((merged["status"] == "provisional") | (merged["status_den"] == "provisional"),
-                      "provisional", merged["status"])
+    usable = merged["value"].notna() & merged["value_den"].notna() & (merged["value_den"] != 0)
+    value = (scale * merged["value"] / merged["value_den"]).where(usable)
+    # a part that was not published makes the ratio unpublished, with the same reason (never silently absent)
+    hidden = np.where(merged["status_den"].isin(["confidential", "not_published"]), merged["status_den"],
+                      merged["status"])
+    status = np.where(usable, np.where((merged["status"] == "provisional") | (merged["status_den"] == "provisional"),
+                                       "provisional", "final"), hidden)
     return pd.DataFrame({"refnis": merged["refnis"].values, "period": merged["period"].values,
                          "value": value.values, "status": status})
 
@@ -130,9 +133,12 @@ class Figures:
             if fallback:
                 alt = ratio_values(num, self.values(fallback["indicator"]), scale=ind.scale,
                                    period_offset=int(fallback.get("period_offset", 0)))
-                key = out.set_index(["refnis", "period"]).index
-                alt = alt[~alt.set_index(["refnis", "period"]).index.isin(key)]
-                out = pd.concat([out, alt], ignore_index=True)
+                # per territory and period: a published primary value, else a published fallback value, else
+                # the primary's "not published" row, else the fallback's
+                both = pd.concat([out.assign(_rank=np.where(out["value"].notna(), 0, 2)),
+                                  alt.assign(_rank=np.where(alt["value"].notna(), 1, 3))], ignore_index=True)
+                out = (both.sort_values("_rank").drop_duplicates(["refnis", "period"], keep="first")
+                       .drop(columns="_rank"))
             return out.sort_values(["refnis", "period"]).reset_index(drop=True)
         communes = {t.refnis for t in self.territories if t.level == 5}
         obs = self.store.observations([ind.id])

@@ -143,7 +143,7 @@ def yearly_table(prof: Profile, indicator_id: str) -> HTML:
     ind = prof.catalogue.indicator(indicator_id)
     series = prof.series(indicator_id)
     wide = series.pivot_table(index="period", columns="refnis", values="value", aggfunc="first", dropna=False)
-    own_years = series.loc[(series["role"] == "commune") & series["value"].notna(), "period"]
+    own_years = series.loc[series["role"] == "commune", "period"]  # unpublished years stay, as n.d.
     wide = wide.loc[wide.index.isin(own_years)]
     terrs = [t for t in prof.territories if t.refnis in wide.columns and wide[t.refnis].notna().any()]
     breaks = {b["between"][1]: b.get("note_fr", "rupture de série") for b in ind.series_breaks}

@@ -123,3 +123,31 @@ def _pipe_rows(path):
 
     with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh, delimiter="|"))
+
+
+def test_ratio_of_an_unpublished_part_is_unpublished_not_absent():
+    import pandas as pd
+
+    from mindit_lib.profile import ratio_values
+
+    num = pd.DataFrame({"refnis": ["62063", "62063"], "period": [2025, 2026], "value": [30_000.0, None],
+                        "status": ["final", "confidential"]})
+    den = pd.DataFrame({"refnis": ["62063", "62063"], "period": [2025, 2026], "value": [197_323.0, None],
+                        "status": ["final", "confidential"]})
+    out = ratio_values(num, den, scale=100).set_index("period")
+    assert out.loc[2025, "value"] == pytest.approx(100 * 30_000 / 197_323)
+    assert out.loc[2026, "status"] == "confidential" and out["value"].isna()[2026]
+
+
+def test_aggregates_need_every_commune_published():
+    import pandas as pd
+
+    from mindit_lib.profile import aggregate_counts
+
+    membership = pd.DataFrame({"commune": ["a", "b", "a", "b"], "refnis": ["a", "b", "P", "P"]})
+    obs = pd.DataFrame({"refnis": ["a", "b", "a", "b"], "period": [2025, 2025, 2026, 2026],
+                        "value": [10.0, 5.0, 11.0, 7.0], "status": ["final", "provisional", "final", "confidential"]})
+    out = aggregate_counts(obs, membership).set_index(["refnis", "period"])
+    assert out.loc[("P", 2025), "value"] == 15 and out.loc[("P", 2025), "status"] == "provisional"
+    assert ("P", 2026) not in out.index  # b's 2026 value was not published: no sum, never a partial one
+    assert out.loc[("b", 2026), "status"] == "confidential" and pd.isna(out.loc[("b", 2026), "value"])
