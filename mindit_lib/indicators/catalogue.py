@@ -140,18 +140,37 @@ class Catalogue:
         return "Source : " + " ; ".join(parts)
 
 
+def merge_catalogue_files(paths: list[Path]) -> dict[str, Any]:
+    """Merge catalogue files (``datasets`` and ``indicators`` sections); an id defined twice is an error."""
+    merged: dict[str, dict[str, Any]] = {"datasets": {}, "indicators": {}}
+    origin: dict[tuple[str, str], Path] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for section in ("datasets", "indicators"):
+            for key, value in (data.get(section) or {}).items():
+                if (section, key) in origin:
+                    raise CatalogueError(f"{section[:-1]} {key!r} is defined in both {origin[(section, key)].name} "
+                                         f"and {path.name}")
+                origin[(section, key)] = path
+                merged[section][key] = value
+    return merged
+
+
 @lru_cache(maxsize=4)
 def _load(path: str) -> Catalogue:
-    with open(path, encoding="utf-8") as fh:
-        return Catalogue(yaml.safe_load(fh))
+    main = Path(path)
+    extra = sorted((main.parent / "catalogue.d").glob("*.yml")) if main == CATALOGUE_FILE else []
+    return Catalogue(merge_catalogue_files([main, *extra]))
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Load the catalogue (cached).
+    """Load the catalogue (cached): ``catalogue.yml`` plus every ``catalogue.d/*.yml`` beside it (one file per
+    theme; a new source is described by adding a file).
 
     Parameters
     ----------
     path : str or Path, optional
-        Another catalogue file; default: the one shipped with the package.
+        Another catalogue file (read alone); default: the one shipped with the package.
     """
-    return _load(str(path or CATALOGUE_FILE))
+    return _load(str(Path(path) if path else CATALOGUE_FILE))
