@@ -91,7 +91,7 @@ def configure_fr(chart: ChartLike) -> ChartLike:
                         titleFontWeight="normal", domainColor="#888888", tickColor="#888888",
                         gridColor="#e6e6e6")
         .configure_legend(labelFontSize=11, titleFontSize=11, labelColor=TEXT_COLOUR, orient="bottom",
-                          direction="horizontal", symbolStrokeWidth=2.5)
+                          direction="horizontal", symbolStrokeWidth=2.5, labelLimit=0)
         .configure_title(fontSize=14, subtitleFontSize=11, subtitleColor="#555555", anchor="start",
                          color=TEXT_COLOUR, offset=10)
     )
@@ -150,7 +150,8 @@ def _default_base(series: pd.DataFrame) -> int:
 
 
 def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None = None, index: bool = True,
-                    unit: str = "", break_between: tuple[int, int] | None = None) -> ChartLike:
+                    unit: str = "", break_between: tuple[int, int] | None = None,
+                    break_label: str = "rupture de série") -> ChartLike:
     """Lines with points: one indicator over time for a commune and its parents.
 
     Parameters
@@ -171,7 +172,9 @@ def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None
         Unit shown in the axis title and tooltips when ``index`` is false (e.g. ``"hab."``, ``"€"``).
     break_between : (int, int), optional
         Two consecutive years between which the series breaks (method change): a dashed vertical rule
-        labelled « rupture de série » is drawn between them.
+        labelled ``break_label`` (default « rupture de série ») is drawn between them.
+    break_label : str
+        Text beside that rule (e.g. « changement de source » when the definition does not change).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None
     layers: list[alt.Chart] = [lines]
     if break_between is not None:
         first, second = sorted(int(y) for y in break_between)
-        where = pd.DataFrame({"period": [(first + second) / 2], "label": ["rupture de série"]})
+        where = pd.DataFrame({"period": [(first + second) / 2], "label": [break_label]})
         rule = alt.Chart(where).mark_rule(strokeDash=[4, 3], color="#555555", strokeWidth=1).encode(x="period:Q")
         label = alt.Chart(where).mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=10,
                                            fontStyle="italic", color="#555555").encode(

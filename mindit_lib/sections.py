@@ -64,7 +64,8 @@ def header(prof: Profile, edition: date | None = None) -> HTML:
     edition = edition or date.today()
     parents = " · ".join(_e(t.display_name) for t in prof.parents)
     return IdentifiedHTML(
-        f'<header class="mindit-title"><h1>{_e(report_title(prof))}</h1>'
+        f'<header class="mindit-title"><h1>Portrait de commune — '
+        f'<span class="nowrap">{_e(prof.commune.display_name)}</span></h1>'
         f'<p class="mindit-subtitle">Code INS (REFNIS) {_e(prof.commune.refnis)} · {parents}</p>'
         f'<p class="mindit-edition">Édition du {format_date(edition)} · données au '
         f"1er janvier {main_year(prof)} pour la population</p></header>", prof.commune.refnis)
@@ -113,10 +114,10 @@ def key_figures(prof: Profile) -> HTML:
                     f"<td>{_e(r['Date de référence'])}</td></tr>")
     foot = "".join(f'<p class="note"><sup>{i}</sup> {_e(n)}</p>' for i, n in enumerate(notes, 1))
     left_out = [t.display_name for t in prof.parents if t.display_name not in cols]
-    extra = "".join(f'<p class="note">{_e(n)} Ce territoire est omis du tableau : aucune des valeurs ci-dessus '
-                    "n'y est calculable.</p>"
-                    for n in prof.coverage_notes(MAIN_INDICATOR) if n.split(" :")[0] in left_out)
-    sources = dict.fromkeys(ds.publisher for i in KEY_FIGURES for ds in prof.catalogue.sources_of(i))
+    extra = "".join(f'<p class="note">{_e(name)} : omise du tableau, les sources ne couvrent pas toutes ses '
+                    "communes pour les années affichées (valeurs calculables dans les séries ci-après quand elles "
+                    "le sont).</p>" for name in left_out)
+    sources = dict.fromkeys(ds.publisher.split(" (")[0] for i in KEY_FIGURES for ds in prof.catalogue.sources_of(i))
     cite = (f'<p class="note">Sources : {_e(", ".join(sources))} — détail, licences et méthode en fin de '
             "rapport.</p>")
     return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'
@@ -128,9 +129,10 @@ def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = Tr
 
     ind = prof.catalogue.indicator(indicator_id)
     series = prof.series(indicator_id).dropna(subset=["value"])
-    brk = tuple(ind.series_breaks[0]["between"]) if ind.series_breaks else None
+    brk = ind.series_breaks[0] if ind.series_breaks else {}
     return charts.evolution_chart(series[["territory", "role", "period", "value"]], title=title, index=index,
-                                  unit=ind.unit_short, break_between=brk)
+                                  unit=ind.unit_short, break_between=tuple(brk["between"]) if brk else None,
+                                  break_label=brk.get("label_fr", "rupture de série"))
 
 
 YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année",
@@ -146,7 +148,7 @@ def yearly_table(prof: Profile, indicator_id: str) -> HTML:
     own_years = series.loc[series["role"] == "commune", "period"]  # unpublished years stay, as n.d.
     wide = wide.loc[wide.index.isin(own_years)]
     terrs = [t for t in prof.territories if t.refnis in wide.columns and wide[t.refnis].notna().any()]
-    breaks = {b["between"][1]: b.get("note_fr", "rupture de série") for b in ind.series_breaks}
+    breaks = {b["between"][1]: b for b in ind.series_breaks}
     head = "".join(f"<th>{_e(t.display_name)}</th>" for t in terrs)
     rows, has_missing = [], False
     for year in wide.index:
@@ -159,7 +161,8 @@ def yearly_table(prof: Profile, indicator_id: str) -> HTML:
             cells.append(f'<td class="num">{_e(text)}</td>')
         mark = "<sup>*</sup>" if year in breaks else ""
         rows.append(f"<tr{cls}><th scope='row'>{int(year)}{mark}</th>{''.join(cells)}</tr>")
-    notes = [f"* Rupture de série entre {y - 1} et {y} : {n}." for y, n in breaks.items()]
+    notes = [f"* {b.get('label_fr', 'rupture de série').capitalize()} entre {y - 1} et {y} : {b.get('note_fr', '')}."
+             for y, b in breaks.items()]
     if has_missing:
         notes.append("n.d. : non disponible.")
     notes += prof.coverage_notes(indicator_id)
@@ -266,11 +269,14 @@ def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES)
         method = f" {ind.method_note_fr}" if ind.method_note_fr else ""
         defs.append(f"<li><strong>{_e(ind.label_fr)}</strong> ({_e(ind.unit)}) : {_e(ind.definition_fr)}"
                     f"{_e(method)}</li>")
-    levels = ", ".join(ROLE_LABELS_FR[t.role].lower() for t in prof.parents)
+    articles = {"arrondissement": "de l'arrondissement", "province": "de la province", "region": "de la région",
+                "country": "du pays"}
+    names = [articles.get(t.role, ROLE_LABELS_FR[t.role].lower()) for t in prof.parents]
+    levels = ", ".join(names[:-1]) + " et " + names[-1] if len(names) > 1 else "".join(names)
     return HTML(
         "<h3>Sources</h3><ul class='sources'>" + "".join(items) + "</ul>"
         "<h3>Définitions et méthode</h3><ul class='definitions'>" + "".join(defs) + "</ul>"
-        f"<p class='note'>Les valeurs de l'{_e(levels)} sont recalculées à partir des communes : sommes des "
+        f"<p class='note'>Les valeurs {_e(levels)} sont recalculées à partir des communes : sommes des "
         "effectifs, et ratios de sommes (jamais de moyennes de ratios). Un territoire dont une commune manque "
         "pour une année n'a pas de valeur cette année-là. La superficie utilisée pour la densité est la "
         "superficie cadastrale (Statbel, 2011).</p>")

@@ -72,7 +72,7 @@ def test_liege_report_prints_each_population_2016_2026_equal_to_the_source(manif
         assert line.group(1).replace("\u00a0", " ") == fr(source[year]), year
     text = pdf_text(pdf)
     assert "198 102 hab." in text and "au 1er janvier 2026" in text
-    assert "Rupture de série entre 2015 et 2016" in text
+    assert "Changement de source entre 2015 et 2016" in text and "même définition" in text
     assert "Donnée plus ancienne que le reste du rapport : revenus 2023" in text
     assert "Chiffres clés" in text and "Sources et méthode" in text
     assert "Traceback" not in text and "refnis" not in text
