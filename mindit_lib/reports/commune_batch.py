@@ -106,10 +106,14 @@ def run_commune_reports(config: Config, communes: list[str] | None = None, *, wo
 
 
 def _print_summary(manifest: Manifest) -> None:
+    run = manifest.communes
+    built = sum(r.status == "ok" for r in run)
+    unchanged = sum(r.status == "skipped" for r in run)
     counts = manifest.counts
-    done = counts.get("ok", 0) + counts.get("skipped", 0)
-    print(f"{done}/{counts.get('total', 0)} reports ready in {Path(manifest.path).parent} "
-          f"({counts.get('ok', 0)} built, {counts.get('skipped', 0)} unchanged)")
+    ready = counts.get("ok", 0) + counts.get("skipped", 0)
+    print(f"{built + unchanged}/{len(run)} reports ready ({built} built, {unchanged} unchanged, "
+          f"{len(manifest.failed)} failed); the edition {Path(manifest.path).parent} holds {ready}/"
+          f"{counts.get('total', 0)} reports")
     for r in manifest.failed:
         err = r.error or {}
         where = f"cell {err.get('source_cell')}" if err.get("source_cell") is not None else "—"
