@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,22 +33,43 @@ class ImportOutcome:
 COUNT_UNITS = {"habitants", "déclarations"}
 
 
+#: importers named in catalogue.yml → reader; a name not listed here is a module of ``mindit_lib.sources``
+#: whose ``read(path, context)`` returns the frames (so a new source needs a module and a catalogue file only)
+BUILTIN_IMPORTERS = {
+    "boundaries_statbel": lambda path, ctx: boundaries.read_statbel_boundaries(path),
+    "boundaries_web": lambda path, ctx: boundaries.read_web_boundaries(path),
+    "refnis_names": lambda path, ctx: boundaries.read_refnis_names(path),
+    "population_struct": lambda path, ctx: population.read_population_structure(path),
+    "fiscal_statbel": lambda path, ctx: fiscal.read_fiscal_income(path),
+    "tidy_observations": lambda path, ctx: tidy.read_tidy_observations(
+        path, set(ctx.indicators), {k: v.reference_date_rule for k, v in ctx.indicators.items()}),
+}
+
+
+@dataclass
+class ImportContext:
+    """What a reader may need besides its file: the dataset, its catalogue indicators, the catalogue."""
+
+    dataset_id: str
+    catalogue: Catalogue
+
+    @property
+    def indicators(self) -> dict:
+        """The catalogue's indicators that list this dataset."""
+        return {i.id: i for i in self.catalogue.indicators.values() if self.dataset_id in i.datasets}
+
+
 def _read(dataset_id: str, path: Path, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
     importer = catalogue.dataset(dataset_id).importer
-    if importer == "boundaries_statbel":
-        return boundaries.read_statbel_boundaries(path)
-    if importer == "boundaries_web":
-        return boundaries.read_web_boundaries(path)
-    if importer == "refnis_names":
-        return boundaries.read_refnis_names(path)
-    if importer == "population_struct":
-        return population.read_population_structure(path)
-    if importer == "fiscal_statbel":
-        return fiscal.read_fiscal_income(path)
-    if importer == "tidy_observations":
-        inds = {i.id: i for i in catalogue.indicators.values() if dataset_id in i.datasets}
-        return tidy.read_tidy_observations(path, set(inds), {k: v.reference_date_rule for k, v in inds.items()})
-    raise SourceError(f"dataset {dataset_id}: unknown importer {importer!r} in catalogue.yml")
+    ctx = ImportContext(dataset_id, catalogue)
+    if importer in BUILTIN_IMPORTERS:
+        return BUILTIN_IMPORTERS[importer](path, ctx)
+    try:
+        module = importlib.import_module(f"mindit_lib.sources.{importer}")
+    except ModuleNotFoundError:
+        raise SourceError(f"dataset {dataset_id}: unknown importer {importer!r} in the catalogue "
+                          f"(no mindit_lib/sources/{importer}.py)") from None
+    return module.read(path, ctx)
 
 
 def _check(dataset_id: str, path: Path, tables: dict[str, pd.DataFrame], store: Store,
