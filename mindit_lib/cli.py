@@ -30,7 +30,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         line = f"{o.dataset:<{width}}  {o.status:<9}  {o.rows:>9} rows  {o.seconds:6.2f} s"
         print(line if o.status != "failed" else f"{line}\n    → {o.message}")
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"store: {config.store_path}")
+    done = sum(o.status == "imported" for o in outcomes)
+    print(f"{done} imported, {sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(failed)} failed; "
+          f"store: {config.store_path}")
     if failed:
         print(f"{len(failed)} dataset(s) failed; their previous content is unchanged.", file=sys.stderr)
         return 1
@@ -93,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source-dir", help="the mirror folder (default from mindit.toml)")
     p.add_argument("--store", help="the DuckDB store file")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("update", help="import only new or changed files of the mirror (same as import)")
+    p.add_argument("--dataset", action="append", help="only this dataset id (repeatable)")
+    p.add_argument("--source-dir", help="the mirror folder (default from mindit.toml)")
+    p.add_argument("--store", help="the DuckDB store file")
+    p.set_defaults(func=cmd_import, force=False)
 
     p = sub.add_parser("status", help="what the store holds")
     p.add_argument("--store", help="the DuckDB store file")

@@ -15,10 +15,16 @@ def test_status_lists_datasets_and_coverage(config, capsys):
     assert "POPULATION_SEX_AGE             2009–2015  Belgium 589 → 589, province 84 → 84" in out
 
 
-def test_import_reports_unchanged_files_and_exits_zero(config, capsys):
-    assert main(["import", "--store", str(config.store_path), "--source-dir", str(config.source_dir)]) == 0
+def test_update_imports_nothing_when_nothing_changed(config, capsys):
+    from mindit_lib.store import Store
+
+    with Store(config.store_path, read_only=True) as store:
+        before = store.content_checksum()
+    assert main(["update", "--store", str(config.store_path), "--source-dir", str(config.source_dir)]) == 0
     out = capsys.readouterr().out
-    assert out.count("unchanged") == 7 and "failed" not in out
+    assert "0 imported" in out and " 0 failed" in out
+    with Store(config.store_path, read_only=True) as store:
+        assert store.content_checksum() == before
 
 
 def test_import_with_a_wrong_mirror_names_the_file_and_exits_nonzero(config, tmp_path, capsys):
