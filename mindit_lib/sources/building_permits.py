@@ -1,0 +1,89 @@
+"""Statbel building permits per commune (``building_permits_1996_2026_municipalities_be.csv.gz``, PROVENANCE 3c).
+
+One row per commune, year and period: ``CD_PERIOD`` 0 is the annual total, 1…12 the months. Only the annual
+rows are kept (months are never added to them); a year with fewer than 12 months published is provisional.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mindit_lib.sources.base import SourceError, numeric_column, read_table, reference_date, refnis_column, whole_column
+
+MEASURES = {
+    "MS_BUILDING_RES_NEW": "PERMITS_RES_NEW_BUILDINGS",
+    "MS_DWELLING_RES_NEW": "PERMITS_RES_NEW_DWELLINGS",
+    "MS_APARTMENT_RES_NEW": "PERMITS_RES_NEW_APARTMENTS",
+    "MS_SINGLE_HOUSE_RES_NEW": "PERMITS_RES_NEW_SINGLE_HOUSES",
+    "MS_BUILDING_RES_RENOVATION": "PERMITS_RES_RENOVATIONS",
+}
+
+#: Commune codes created by the 2019 and 2025 mergers (and the 2019 La Louvière recoding): they are not in the
+#: 2011 commune list the store's territories come from, so files in the 2025 geography leave them out until a
+#: dated crosswalk exists (PROVENANCE c6 lists them). No commune of the province of Liège is among them.
+CODES_CREATED_SINCE_2011 = frozenset({
+    "12041", "23106", "37021", "37022", "44083", "44084", "44085", "44086", "44087", "44088", "45068", "46029",
+    "46030", "51067", "51068", "51069", "55085", "55086", "57096", "57097", "58001", "58002", "58003", "58004",
+    "71071", "71072", "72042", "72043", "73110", "73111", "82039",
+})
+
+
+def observations(refnis: pd.Series, period: pd.Series, values: dict[str, pd.Series], rule: str,
+                 status: str | pd.Series = "final") -> pd.DataFrame:
+    """Stack measure columns into observation rows (indicator id → values), on the given periods."""
+    parts = [pd.DataFrame({"indicator_id": ind, "refnis": refnis.to_numpy(), "period": period.to_numpy(),
+                           "value": vals.to_numpy(),
+                           "status": status.to_numpy() if isinstance(status, pd.Series) else status})
+             for ind, vals in values.items()]
+    obs = pd.concat(parts, ignore_index=True)
+    obs["period"] = obs["period"].astype(int)
+    dates = {p: reference_date(rule, int(p)) for p in obs["period"].unique()}
+    obs["reference_date"] = obs["period"].map(dates)
+    obs["vintage"] = None
+    keep = ~obs["refnis"].isin(CODES_CREATED_SINCE_2011)
+    return obs[keep].reset_index(drop=True)
+
+
+def read(path: Path, ctx=None) -> dict[str, pd.DataFrame]:
+    """Read the permits file: annual totals (``CD_PERIOD == 0``) of commune rows (level 5).
+
+    Returns
+    -------
+    dict
+        ``observation`` rows for :data:`MEASURES`; period = calendar year of the permits; the latest year
+        (fewer than 12 months published) is ``provisional``. A year without annual row (the file's 2026, four
+        months only) gives nothing: months are not added up into a partial year.
+    """
+    path = Path(path)
+    frame = read_table(path, ["REFNIS", "CD_YEAR", "CD_PERIOD", "CD_REFNIS_LEVEL", *MEASURES])
+    level = whole_column(frame["CD_REFNIS_LEVEL"], path, "CD_REFNIS_LEVEL")
+    period = whole_column(frame["CD_PERIOD"], path, "CD_PERIOD")
+    year = whole_column(frame["CD_YEAR"], path, "CD_YEAR")
+    if period.isna().any() or year.isna().any() or not period.between(0, 12).all():
+        raise SourceError(f"{path}: CD_YEAR must be a year and CD_PERIOD 0 (year) or 1…12 (month).")
+    commune = (level == 5).to_numpy()
+    refnis = refnis_column(frame["REFNIS"], path, "REFNIS")
+    annual = commune & (period == 0).to_numpy()
+    if not annual.any():
+        raise SourceError(f"{path}: no annual row (CD_PERIOD = 0) for any commune; the layout has changed.")
+    keys = pd.DataFrame({"r": refnis[annual].to_numpy(), "y": year[annual].to_numpy()})
+    if keys.duplicated().any():
+        first = keys[keys.duplicated()].iloc[0]
+        raise SourceError(f"{path}: commune {first['r']} has two annual rows for {int(first['y'])}.")
+    yr = year[annual]
+    # a year with fewer than 12 monthly rows for the commune is partial: its annual row is provisional
+    monthly = commune & (period > 0).to_numpy()
+    months = (pd.DataFrame({"r": refnis[monthly].to_numpy(), "y": year[monthly].to_numpy()})
+              .groupby(["r", "y"]).size().rename("n").reset_index())
+    n_months = keys.merge(months, how="left", on=["r", "y"])["n"].fillna(0).to_numpy()
+    status = pd.Series(["final" if n >= 12 else "provisional" for n in n_months], index=yr.index)
+    values = {}
+    for column, ind in MEASURES.items():
+        vals = numeric_column(frame.loc[annual, column], path, column)
+        values[ind] = vals
+    obs = observations(refnis[annual], yr, values, "fixed", status)
+    # an empty annual cell is a figure Statbel did not publish (2025: 20 communes, e.g. 63001 Amel), not a zero
+    obs.loc[obs["value"].isna(), "status"] = "not_published"
+    return {"observation": obs}

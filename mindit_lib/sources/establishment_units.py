@@ -1,0 +1,42 @@
+"""Establishment units per commune, 4th quarter of each year (Statbel be.STAT, PROVENANCE 3f).
+
+Rows without a commune code are aggregates ("Onbepaalde locatie") and are left out. The 2023 rows appear twice,
+word for word, in the file: exact repeats are kept once; two different values for one commune and quarter stop
+the import.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from mindit_lib.sources.base import SourceError, numeric_column, read_table, refnis_column
+from mindit_lib.sources.building_permits import observations
+
+QUARTER = re.compile(r"^\s*4de kwartaal (\d{4})\s*$")
+
+
+def read(path: Path, ctx=None) -> dict[str, pd.DataFrame]:
+    """Read the number of establishment units at the 4th quarter, per commune; period = the year."""
+    path = Path(path)
+    frame = read_table(path, ["CD_REFNIS", "quarter_nl", "n_establishment_units"])
+    frame = frame[frame["CD_REFNIS"].notna()]
+    year = frame["quarter_nl"].fillna("").str.extract(QUARTER)[0]
+    if year.isna().any():
+        bad = frame.loc[year.isna(), "quarter_nl"].iloc[0]
+        raise SourceError(f"{path}: quarter_nl {bad!r} is not a 4th quarter ('4de kwartaal 2023').")
+    tidy = pd.DataFrame({
+        "refnis": refnis_column(frame["CD_REFNIS"], path, "CD_REFNIS").to_numpy(),
+        "year": year.astype(int).to_numpy(),
+        "value": numeric_column(frame["n_establishment_units"], path, "n_establishment_units").to_numpy(),
+    }).drop_duplicates()
+    clash = tidy.duplicated(["refnis", "year"])
+    if clash.any():
+        first = tidy[clash].iloc[0]
+        raise SourceError(f"{path}: commune {first['refnis']} has two different values for Q4 {first['year']}.")
+    if tidy["value"].isna().any():
+        raise SourceError(f"{path}: n_establishment_units is empty on {int(tidy['value'].isna().sum())} row(s).")
+    values = {"ESTABLISHMENT_UNITS": tidy["value"]}
+    return {"observation": observations(tidy["refnis"], tidy["year"], values, "fixed")}
