@@ -64,11 +64,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                    count(DISTINCT refnis) FILTER (WHERE value IS NOT NULL AND refnis IN (SELECT unnest(?)))
                        AS province_communes
             FROM observation GROUP BY 1, 2 ORDER BY 1, 2""", [own])
-        print(f"\nindicator                      years      communes with a value, first → last year "
+        print(f"\n{'indicator':<40} years      communes with a value, first → last year "
               f"({province.display_name}: {len(own)} communes)")
         for ind, rows in cov.groupby("indicator_id"):
             first, last = rows.iloc[0], rows.iloc[-1]
-            print(f"{ind:<30} {first.period}–{last.period}  Belgium {first.all_communes} → {last.all_communes}, "
+            print(f"{ind:<40} {first.period}–{last.period}  Belgium {first.all_communes} → {last.all_communes}, "
                   f"province {first.province_communes} → {last.province_communes}")
     return 0
 

@@ -137,7 +137,7 @@ def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = Tr
 
 YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année",
                  "income_year": "année de revenus (exercice d'imposition = année + 1)",
-                 "fixed": "situation de l'année"}
+                 "fixed": "situation de l'année", "calendar_year": "au cours de l'année"}
 
 
 def yearly_table(prof: Profile, indicator_id: str) -> HTML:

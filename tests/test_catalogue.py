@@ -27,3 +27,10 @@ def test_extension_files_merge_and_refuse_duplicates(tmp_path):
         merge_catalogue_files([a, b])
     b.write_text("indicators:\n  Y: {label_fr: y}\n", encoding="utf-8")
     assert set(merge_catalogue_files([a, b])["indicators"]) == {"X", "Y"}
+
+
+def test_every_reference_date_rule_is_known():
+    from mindit_lib.indicators.catalogue import REFERENCE_DATE_RULES
+
+    for ind in load_catalogue().indicators.values():
+        assert ind.reference_date_rule in REFERENCE_DATE_RULES, (ind.id, ind.reference_date_rule)

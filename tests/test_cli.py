@@ -11,8 +11,8 @@ def test_status_lists_datasets_and_coverage(config, capsys):
     assert main(["status", "--store", str(config.store_path)]) == 0
     out = capsys.readouterr().out
     assert "compiled_population" in out and "3696 rows" in out
-    assert "POPULATION_BY_COMMUNE          2009–2026  Belgium 589 → 84, province 84 → 84" in out
-    assert "POPULATION_SEX_AGE             2009–2015  Belgium 589 → 589, province 84 → 84" in out
+    assert f"{'POPULATION_BY_COMMUNE':<40} 2009–2026  Belgium 589 → 84, province 84 → 84" in out
+    assert f"{'POPULATION_SEX_AGE':<40} 2009–2015  Belgium 589 → 589, province 84 → 84" in out
 
 
 def test_update_imports_nothing_when_nothing_changed(config, capsys):

@@ -15,6 +15,7 @@ REFERENCE_DATE_RULES = {
     "january_1": "au 1er janvier {year}",
     "income_year": "revenus {year} (exercice d'imposition {next_year})",
     "fixed": "situation {year}",
+    "calendar_year": "année {year}",
 }
 
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
