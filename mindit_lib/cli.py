@@ -83,6 +83,20 @@ def cmd_reports(args: argparse.Namespace) -> int:
     return 1 if manifest.failed else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a commune's figures (and its parents') with their metadata."""
+    from mindit_lib.exports import export_commune
+    from mindit_lib.profile import figures
+
+    config = load_config(args.config).with_overrides(store_path=args.store)  # --out is a file here
+    paths = export_commune(figures(config), args.commune, fmt=args.format, out=args.out,
+                           output_dir=config.output_dir, indicators=args.indicator, with_parents=args.with_parents,
+                           decimal_comma=args.decimal_comma)
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mindit``."""
     parser = argparse.ArgumentParser(prog="mindit", description="Mind it — territorial intelligence.")
@@ -115,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=date.fromisoformat, help="run date naming the edition (default: today)")
     p.add_argument("--store", help="the DuckDB store file")
     p.set_defaults(func=cmd_reports)
+
+    p = sub.add_parser("export", help="export a commune's figures with their metadata (xlsx, csv, geojson, parquet)")
+    p.add_argument("--commune", required=True, help="code or name of the commune")
+    p.add_argument("--indicator", action="append", help="indicator id (repeatable; default: every indicator "
+                   "with a value for the commune)")
+    p.add_argument("--with-parents", action=argparse.BooleanOptionalAction, default=True,
+                   help="add its arrondissement, province and region where they have values (default: yes)")
+    p.add_argument("--format", help="xlsx, csv, geojson or parquet (default: the suffix of --out)")
+    p.add_argument("--decimal-comma", action="store_true", help="CSV: write 12,5 instead of 12.5")
+    p.add_argument("--out", help="file to write (default: <output>/exports/<refnis>_<slug>_<date>.<format>)")
+    p.add_argument("--store", help="the DuckDB store file")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
