@@ -24,6 +24,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     from mindit_lib.importer import import_all
 
     config = _config(args)
+    if getattr(args, "fetch_from", None):  # refresh the mirror from a file server first (stops at a failure)
+        from mindit_lib.download import refresh_mirror
+        from mindit_lib.indicators import load_catalogue
+
+        refresh_mirror(config, load_catalogue(), datasets=args.dataset or None, base_url=args.fetch_from,
+                       on_result=lambda r: print(r.line(), flush=True))
     outcomes = import_all(config, args.dataset or None, force=args.force)
     width = max(len(o.dataset) for o in outcomes)
     for o in outcomes:
@@ -114,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", help="only this dataset id (repeatable)")
     p.add_argument("--source-dir", help="the mirror folder (default from mindit.toml)")
     p.add_argument("--store", help="the DuckDB store file")
+    p.add_argument("--fetch-from", metavar="BASE_URL", help="first download the files from a server holding "
+                   "the mirror's layout (BASE_URL/<mirror path>; unchanged files are not downloaded again)")
     p.set_defaults(func=cmd_import, force=False)
 
     p = sub.add_parser("status", help="what the store holds")
