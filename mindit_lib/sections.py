@@ -19,6 +19,10 @@ from mindit_lib.territories import ROLE_LABELS_FR
 
 KEY_FIGURES = ("POPULATION_BY_COMMUNE", "DENSITY", "SHARE_AGE_0_14", "SHARE_AGE_15_64", "SHARE_AGE_65_PLUS",
                "INCOME_PER_INHABITANT")
+#: the second table: housing, land, economy and employment (issue 3's themes); dates shown per row
+THEME_FIGURES = ("BUILDING_STOCK_DWELLINGS", "SHARE_DWELLINGS_VACANT", "PERMITS_DWELLINGS_PER_1000_INHABITANTS",
+                 "BUILT_UP_SHARE", "ESTABLISHMENT_UNITS", "ESTABLISHMENT_UNITS_PER_1000_INHABITANTS",
+                 "CENSUS_UNEMPLOYMENT_RATE", "ADMIN_UNEMPLOYMENT_RATE_COM")
 MAIN_INDICATOR = "POPULATION_BY_COMMUNE"
 MAP_TOLERANCE_M = 200
 
@@ -96,9 +100,15 @@ def key_figures_table(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) 
     return pd.DataFrame(rows)
 
 
-def key_figures(prof: Profile) -> HTML:
-    """Key figures with their reference dates, for the commune and its parents."""
-    frame = key_figures_table(prof)
+def key_figures(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES, *, older_notes: bool = True) -> HTML:
+    """Key figures with their reference dates, for the commune and its parents.
+
+    ``older_notes`` adds a numbered note to each figure older than the report's main year (the reference-date
+    column always shows the year).
+    """
+    frame = key_figures_table(prof, indicators)
+    if not older_notes:
+        frame["_note"] = ""
     cols = [c for c in frame.columns if c not in ("Indicateur", "Date de référence", "_note")]
     # a parent with no value at all (the source does not cover all its communes) is left out, with a note
     cols = [c for c in cols if c == prof.commune.display_name or not frame[c].str.startswith("n.d.").all()]
@@ -117,7 +127,7 @@ def key_figures(prof: Profile) -> HTML:
     extra = "".join(f'<p class="note">{_e(name)} : omise du tableau, les sources ne couvrent pas toutes ses '
                     "communes pour les années affichées (valeurs calculables dans les séries ci-après quand elles "
                     "le sont).</p>" for name in left_out)
-    sources = dict.fromkeys(ds.publisher.split(" (")[0] for i in KEY_FIGURES for ds in prof.catalogue.sources_of(i))
+    sources = dict.fromkeys(ds.publisher.split(" (")[0] for i in indicators for ds in prof.catalogue.sources_of(i))
     cite = (f'<p class="note">Sources : {_e(", ".join(sources))} — détail, licences et méthode en fin de '
             "rapport.</p>")
     return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'

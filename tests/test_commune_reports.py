@@ -142,3 +142,12 @@ def test_a_run_for_some_communes_keeps_the_others_in_the_manifest(manifest, conf
     assert data["this_run"] == {"communes": 1, "failed": 0}
     rerun = run_commune_reports(cfg, ["62063", "62093", "63013"], workers=1, progress=False)
     assert {r.status for r in rerun.communes} == {"skipped"}
+
+
+def test_liege_report_has_the_housing_land_economy_table(manifest, data_dir):
+    rows = read_csv_rows(data_dir / "statbel" / "establishment_units_q4_2018_2023_municipalities_be.csv")
+    units = {float(r["n_establishment_units"]) for r in rows if r["CD_REFNIS"] == "62063" and r["year"] == "2023"}
+    assert len(units) == 1
+    text = pdf_text(next(r.pdf for r in manifest.communes if r.refnis == "62063")).replace("\n", " ")
+    assert "Logement, territoire et économie" in text
+    assert f"{fr(units.pop())} UE" in text and "situation 2023" in text
