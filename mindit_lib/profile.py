@@ -140,9 +140,10 @@ class Figures:
                 out = (both.sort_values("_rank").drop_duplicates(["refnis", "period"], keep="first")
                        .drop(columns="_rank"))
             return out.sort_values(["refnis", "period"]).reset_index(drop=True)
-        communes = {t.refnis for t in self.territories if t.level == 5}
-        obs = self.store.observations([ind.id])
-        obs = obs[obs["refnis"].isin(communes)][["refnis", "period", "value", "status"]]
+        obs = self._commune_observations().get(ind.id)
+        if obs is None:
+            obs = pd.DataFrame({"refnis": pd.Series(dtype="str"), "period": pd.Series(dtype="int64"),
+                                "value": pd.Series(dtype="float64"), "status": pd.Series(dtype="str")})
         if ind.aggregation == "sum":
             return aggregate_counts(obs, self.membership)[["refnis", "period", "value", "status"]]
         return obs.reset_index(drop=True)
@@ -165,6 +166,18 @@ class Figures:
         if key not in self.memo:
             frame = self.values(indicator_id).sort_values("period")
             self.memo[key] = {code: part for code, part in frame.groupby("refnis", sort=False)}
+        return self.memo[key]
+
+    def _commune_observations(self) -> dict[str, pd.DataFrame]:
+        """Every base indicator's commune rows (no dimensions), loaded in one query and split by indicator."""
+        key = ("commune_observations",)
+        if key not in self.memo:
+            base = [i.id for i in self.catalogue.indicators.values() if i.kind != "ratio" and not i.dimensions]
+            communes = {t.refnis for t in self.territories if t.level == 5}
+            obs = self.store.observations(base)
+            obs = obs[obs["refnis"].isin(communes)][["indicator_id", "refnis", "period", "value", "status"]]
+            self.memo[key] = {ind: part.drop(columns="indicator_id").reset_index(drop=True)
+                              for ind, part in obs.groupby("indicator_id", sort=False)}
         return self.memo[key]
 
     def value(self, indicator_id: str, refnis: str, period: int | None = None) -> tuple[float | None, int | None,
