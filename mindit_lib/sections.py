@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 from datetime import date
-from functools import lru_cache
 
 import pandas as pd
 from IPython.display import HTML
@@ -220,29 +219,27 @@ def age_pyramid_note(prof: Profile) -> HTML:
                 f'<p class="note">{_e(source_line(prof, "POPULATION_SEX_AGE"))}</p>')
 
 
-@lru_cache(maxsize=4)
-def _province_shapes(store_path: str, checksum: str, province: str, figures_id: int):
-    """The locator map's shared layers for a province: simplified shapes, named communes (cached per store
-    content)."""
+def _province_shapes(figs, province: str):
+    """The locator map's shared layers for a province: simplified shapes, named communes (kept in the Figures
+    memo, which lives as long as the store content it was loaded from)."""
     from mindit_lib import maps
 
-    figs = _FIGURES[figures_id]
-    terr = figs.territories
-    codes = {t.refnis for t in terr.communes_of(province)}
-    arr_codes = {t.parent_refnis for t in terr.communes_of(province)}
-    communes = figs.store.geometry("statbel2011", 5)
-    arrs = figs.store.geometry("statbel2011", 4)
-    prov = figs.store.geometry("statbel2011", 3)
-    # 200 m is under one pixel of a 16 cm map of a province (about 100 km across): invisible, 3× fewer points
-    tolerance = MAP_TOLERANCE_M
-    names = {t.refnis: t.display_name for t in terr.communes_of(province)}
-    communes = maps.simplify_for_display(communes[communes["refnis"].isin(codes)], tolerance)
-    return maps.locator_base(communes.assign(name=communes["refnis"].map(names)),
-                             maps.simplify_for_display(arrs[arrs["refnis"].isin(arr_codes)], tolerance),
-                             maps.simplify_for_display(prov[prov["refnis"] == province], tolerance))
-
-
-_FIGURES: dict[int, object] = {}
+    key = ("locator_base", province)
+    if key not in figs.memo:
+        communes_of = figs.territories.communes_of(province)
+        names = {t.refnis: t.display_name for t in communes_of}
+        arr_codes = {t.parent_refnis for t in communes_of}
+        communes = figs.store.geometry("statbel2011", 5)
+        arrs = figs.store.geometry("statbel2011", 4)
+        prov = figs.store.geometry("statbel2011", 3)
+        # 200 m is under one pixel of a 16 cm map of a province (about 100 km across): invisible, 3× fewer points
+        tolerance = MAP_TOLERANCE_M
+        communes = maps.simplify_for_display(communes[communes["refnis"].isin(names)], tolerance)
+        figs.memo[key] = maps.locator_base(
+            communes.assign(name=communes["refnis"].map(names)),
+            maps.simplify_for_display(arrs[arrs["refnis"].isin(arr_codes)], tolerance),
+            maps.simplify_for_display(prov[prov["refnis"] == province], tolerance))
+    return figs.memo[key]
 
 
 def locator_map(prof: Profile):
@@ -250,11 +247,9 @@ def locator_map(prof: Profile):
     from mindit_lib import charts, maps
 
     province = next(t for t in prof.parents if t.role == "province")
-    _FIGURES[id(prof.figures)] = prof.figures
-    base = _province_shapes(str(prof.figures.store.path), prof.figures.checksum,
-                            province.refnis, id(prof.figures))
+    base = _province_shapes(prof.figures, province.refnis)
     chart = maps.locator_map_spec(base, prof.commune.refnis,
-                             title=f"{prof.commune.display_name} dans la {_lower_first(province.display_name)}")
+                                  title=f"{prof.commune.display_name} dans la {_lower_first(province.display_name)}")
     return charts.display_static(chart)
 
 
