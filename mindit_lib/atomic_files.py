@@ -42,6 +42,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+@contextlib.contextmanager
+def atomic_paths(*targets: Path) -> Iterator[list[Path]]:
+    """Temp paths for several files written together: none replaces its target unless all were written; they
+    replace their targets last to first (give a data file before its metadata sidecar, and the sidecar lands
+    first, so the data never appears without it)."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(target)) for target in targets]
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically (flushed to disk before the rename)."""
     with atomic_path(target) as tmp:

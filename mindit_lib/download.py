@@ -13,12 +13,10 @@ address): those datasets are reported ``manual``, to be downloaded by hand, unle
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mindit_lib.atomic_files import atomic_path
 from mindit_lib.config import Config
 from mindit_lib.indicators import Catalogue
 from mindit_lib.store import sha256_file
@@ -88,19 +87,15 @@ def _read_state(state_file: Path | None) -> dict:
 
 
 def _write_atomically(path: Path, write) -> None:
-    """Write ``path`` through ``write(fh)`` on a temporary file in its folder, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    """Write ``path`` through ``write(fh)`` on a temporary file in its folder (flushed to disk), keeping the mode
+    of the file it replaces, then ``os.replace`` (:func:`mindit_lib.atomic_files.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
 
 
 def _save_state(state_file: Path, key: str, entry: dict) -> None:

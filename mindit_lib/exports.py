@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from mindit_lib.atomic_files import atomic_paths
 from mindit_lib.indicators import Indicator
 from mindit_lib.indicators.catalogue import CatalogueError
 from mindit_lib.profile import PARENT_ROLES, Figures
@@ -165,19 +164,6 @@ def export_metadata(figs: Figures, commune: Territory, indicators: list[Indicato
     return meta
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write`` on a temporary file beside ``path`` and return it (caller moves it in place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 def _text_value(value: float, decimals: int, decimal_comma: bool) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -311,29 +297,20 @@ def export_commune(figs: Figures, commune: object, *, fmt: str | None = None, ou
     decimals = {ind.id: ind.decimals for ind in chosen}
     meta = export_metadata(figs, territory, chosen, fmt=fmt, export_date=export_date, file_name=path.name,
                            decimal_comma=decimal_comma)
-    temps: list[tuple[Path, Path]] = []
-    try:
+    if fmt == "xlsx":
+        targets = [path]
+    else:
+        targets = [path, sidecar_path(path)]  # data before sidecar: the sidecar lands first
+    with atomic_paths(*targets) as tmps:
         if fmt == "xlsx":
-            temps.append((_atomic(path, lambda tmp: _write_xlsx(rows, meta, decimals, tmp)), path))
+            _write_xlsx(rows, meta, decimals, tmps[0])
+        elif fmt == "csv":
+            _write_csv(rows, decimals, decimal_comma, tmps[0])
+        elif fmt == "parquet":
+            _write_parquet(rows, meta, tmps[0])
         else:
-            if fmt == "csv":
-                temps.append((_atomic(path, lambda tmp: _write_csv(rows, decimals, decimal_comma, tmp)), path))
-            elif fmt == "parquet":
-                temps.append((_atomic(path, lambda tmp: _write_parquet(rows, meta, tmp)), path))
-            else:
-                collection = geojson_features(figs, territory, rows)
-                temps.append((_atomic(path, lambda tmp: tmp.write_text(
-                    json.dumps(collection, ensure_ascii=False), encoding="utf-8")), path))
-            side = sidecar_path(path)
-            temps.append((_atomic(side, lambda tmp: tmp.write_text(
-                json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")), side))
-    except BaseException:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise
-    umask = os.umask(0)
-    os.umask(umask)
-    for tmp, final in reversed(temps):  # sidecar first: a data file never appears without its metadata
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, final)
-    return [final for _, final in temps]
+            collection = geojson_features(figs, territory, rows)
+            tmps[0].write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+        if fmt != "xlsx":
+            tmps[1].write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    return targets

@@ -38,7 +38,7 @@ from typing import Any
 import nbformat
 
 import mindit_lib
-from mindit_lib.reports._files import TMP_SUFFIX, atomic_write_text, remove_stale_temp_files
+from mindit_lib.atomic_files import TMP_SUFFIX, atomic_write_text, remove_stale_temp_files
 from mindit_lib.reports.kernel import KeptKernel, KernelStartError, Watchdog, register_engine
 from mindit_lib.reports.render import DEFAULT_TEMPLATE_DIR, PdfRenderer, render_pdf
 from mindit_lib.reports.validate import PARAMETER, validate_notebook

@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 
-from mindit_lib.reports._files import atomic_write_bytes
+from mindit_lib.atomic_files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
