@@ -103,6 +103,74 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Start JupyterHub (proxy, data service) with the project's configuration; Ctrl-C stops it all."""
+    import signal
+    import subprocess
+
+    from mindit_lib.hub import check_ready, hub_command, hub_environment
+
+    config = load_config(args.config)
+    check_ready(config, args.spawner)
+    env = hub_environment(config, bind_url=args.bind_url, hub_port=args.hub_port, proxy_api_port=args.proxy_api_port,
+                          service_port=args.service_port, spawner=args.spawner, admins=args.admin or [])
+    if args.spawner == "simple":
+        print("mindit hub: spawner 'simple' — every person's server runs as this account (no isolation); "
+              "for development and tests only.", file=sys.stderr)
+    print(f"mindit hub: {args.bind_url}/hub/login (state in {config.hub_dir})", file=sys.stderr)
+    proc = subprocess.Popen(hub_command(), cwd=config.hub_dir, env=env)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Create or update hub accounts from a CSV (see ``mindit_lib.hub``)."""
+    from mindit_lib.hub import add_accounts, read_accounts
+    from mindit_lib.store import Store
+    from mindit_lib.territories import Territories
+
+    config = load_config(args.config)
+    territories = Territories(Store(config.store_path, read_only=True).territories())
+    accounts = read_accounts(args.file, territories, config.province)
+    out, report = add_accounts(config, accounts, spawner=args.spawner, reset_passwords=args.reset_passwords)
+    for line in report:
+        print(line)
+    if out:
+        print(f"first passwords: {out} (readable by this account only; hand each over by a separate channel)")
+    return 0
+
+
+def cmd_contrib_add(args: argparse.Namespace) -> int:
+    """Store a commune's private dataset, served only to that commune's users by the data service."""
+    from mindit_lib.contrib import add_private_dataset
+    from mindit_lib.store import Store
+    from mindit_lib.territories import Territories
+
+    config = load_config(args.config)
+    commune = Territories(Store(config.store_path, read_only=True).territories()).get(args.commune, level=5)
+    meta = add_private_dataset(config.private_dir, commune.refnis, args.file, name=args.name, replace=args.replace)
+    print(f"{commune.display_name} ({commune.refnis}): private dataset {meta.name!r} stored — {meta.rows} rows, "
+          f"columns {', '.join(meta.columns)}, sha256 {meta.sha256[:12]}")
+    return 0
+
+
+def cmd_contrib_list(args: argparse.Namespace) -> int:
+    """List a commune's private datasets."""
+    from mindit_lib.contrib import list_private_datasets
+    from mindit_lib.store import Store
+    from mindit_lib.territories import Territories
+
+    config = load_config(args.config)
+    commune = Territories(Store(config.store_path, read_only=True).territories()).get(args.commune, level=5)
+    for d in list_private_datasets(config.private_dir, commune.refnis):
+        print(f"{d.name:30} {d.rows:>8} rows  added {d.added} by {d.added_by}  sha256 {d.sha256[:12]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mindit``."""
     parser = argparse.ArgumentParser(prog="mindit", description="Mind it — territorial intelligence.")
@@ -149,6 +217,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file to write (default: <output>/exports/<refnis>_<slug>_<date>.<format>)")
     p.add_argument("--store", help="the DuckDB store file")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("hub", help="start JupyterHub: login, dashboards for communes, JupyterLab for analysts")
+    p.add_argument("--bind-url", default=os.environ.get("MINDIT_HUB_BIND_URL", "http://127.0.0.1:8000"),
+                   help="public URL (default http://127.0.0.1:8000)")
+    p.add_argument("--hub-port", type=int, default=int(os.environ.get("MINDIT_HUB_PORT", "8081")),
+                   help="the hub's internal API port (default 8081)")
+    p.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API port (default 8001)")
+    p.add_argument("--service-port", type=int, default=10101, help="the data service's port (default 10101)")
+    p.add_argument("--spawner", choices=("isolated", "simple"), default=os.environ.get("MINDIT_HUB_SPAWNER",
+                   "isolated"), help="isolated: one Unix account per person (default; needs root); simple: "
+                   "every server as this account (development, tests)")
+    p.add_argument("--admin", action="append", help="hub administrator user name (repeatable)")
+    p.set_defaults(func=cmd_hub)
+
+    p = sub.add_parser("users", help="hub accounts")
+    users = p.add_subparsers(dest="users_command", required=True)
+    q = users.add_parser("add", help="create or update accounts from a CSV (username, communes, groups, admin, "
+                         "password)")
+    q.add_argument("file", help="the accounts CSV")
+    q.add_argument("--spawner", choices=("isolated", "simple"), default=os.environ.get("MINDIT_HUB_SPAWNER",
+                   "isolated"), help="isolated (default): also create each person's Unix account")
+    q.add_argument("--reset-passwords", action="store_true", help="give existing accounts a new first password")
+    q.set_defaults(func=cmd_users_add)
+
+    p = sub.add_parser("contrib", help="private data of a commune (served only to its users)")
+    contrib = p.add_subparsers(dest="contrib_command", required=True)
+    q = contrib.add_parser("add", help="store a CSV as a private dataset of one commune")
+    q.add_argument("file", help="the CSV (UTF-8)")
+    q.add_argument("--commune", required=True, help="code or name of the commune")
+    q.add_argument("--name", help="dataset name (default: from the file name)")
+    q.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
+    q.set_defaults(func=cmd_contrib_add)
+    q = contrib.add_parser("list", help="a commune's private datasets")
+    q.add_argument("--commune", required=True, help="code or name of the commune")
+    q.set_defaults(func=cmd_contrib_list)
     return parser
 
 

@@ -18,6 +18,8 @@ ENV_OVERRIDES = {
     "MINDIT_SOURCE_DIR": ("source_dir", Path),
     "MINDIT_STORE": ("store_path", Path),
     "MINDIT_OUTPUT": ("output_dir", Path),
+    "MINDIT_HUB_DIR": ("hub_dir", Path),
+    "MINDIT_PRIVATE_DIR": ("private_dir", Path),
 }
 
 
@@ -39,6 +41,12 @@ class Config:
         DuckDB file of the store.
     output_dir : Path
         Root folder of the report editions.
+    hub_dir : Path
+        State of the JupyterHub (sqlite database, secrets, the data service's access log); private to the
+        hub's account.
+    private_dir : Path
+        Data contributed by communes (one folder per commune), read only by the hub's data service; never
+        inside a folder a user's kernel can read.
     config_file : Path | None
         File the settings were read from.
     """
@@ -47,6 +55,8 @@ class Config:
     source_dir: Path
     store_path: Path
     output_dir: Path
+    hub_dir: Path = REPO_ROOT / "data" / "hub"
+    private_dir: Path = REPO_ROOT / "data" / "private"
     config_file: Path | None = None
 
     def with_overrides(self, **kwargs: object) -> Config:
@@ -106,6 +116,8 @@ def load_config(path: str | Path | None = None) -> Config:
         "source_dir": _path(paths.get("source_dir"), "../shared/data"),
         "store_path": _path(paths.get("store"), "data/mindit.duckdb"),
         "output_dir": _path(paths.get("output"), "reports"),
+        "hub_dir": _path(paths.get("hub"), "data/hub"),
+        "private_dir": _path(paths.get("private"), "data/private"),
     }
     for env, (key, kind) in ENV_OVERRIDES.items():
         if os.environ.get(env):

@@ -25,7 +25,7 @@ def source_dir() -> Path:
 def make_config(tmp: Path, *, source: Path | None = None, province: str = "60000") -> Config:
     """A :class:`Config` whose store and outputs live under ``tmp``."""
     return Config(province=province, source_dir=source or source_dir(), store_path=tmp / "mindit.duckdb",
-                  output_dir=tmp / "reports")
+                  output_dir=tmp / "reports", hub_dir=tmp / "hub", private_dir=tmp / "private")
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:

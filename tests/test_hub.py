@@ -1,0 +1,195 @@
+"""The real hub: proxy, login form, groups, the data service, what commune users and analysts may open.
+
+One hub per module (``mindit hub --spawner simple`` on free ports); people created with ``mindit users add``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from mindit_lib.testing_hub import HubProcess
+
+PRIVATE_CSV = "quartier;logements_vides;source\nCentre;412;relevé communal 2026\nOutremeuse;97;relevé communal 2026\n"
+ACCOUNTS = """username,communes,groups,admin,password
+ann,Liège,,non,
+bert,Bütgenbach,,non,
+carla,,analysts,non,
+dora,Liège|Seraing,province,non,
+boss,,,oui,motdepasse-boss-2026
+"""
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, config):
+    running = HubProcess.start(tmp_path_factory.mktemp("hub"), config, spawner="simple")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def passwords(hub):
+    return {**hub.add_users(ACCOUNTS), "boss": "motdepasse-boss-2026"}
+
+
+@pytest.fixture(scope="module")
+def private_dataset(hub, tmp_path_factory):
+    path = tmp_path_factory.mktemp("contrib") / "Logements vides 2026.csv"
+    path.write_bytes(PRIVATE_CSV.encode("utf-8"))
+    out = hub.mindit("contrib", "add", "--commune", "Liège", str(path)).stdout
+    assert "Liège (62063): private dataset 'logements-vides-2026' stored — 2 rows" in out
+    return "logements-vides-2026"
+
+
+@pytest.fixture(scope="module")
+def sessions(hub, passwords):
+    return {name: hub.login(name, passwords[name]) for name in ("ann", "bert", "carla", "dora", "boss")}
+
+
+def test_accounts_get_their_groups_and_first_passwords(hub, passwords):
+    assert set(passwords) == {"ann", "bert", "carla", "dora", "boss"}
+    assert all(len(p) >= 10 for p in passwords.values())
+    token = (hub.workdir / "hub" / "accounts-service.token").read_text().strip()
+    users = {u["name"]: u for u in requests.get(f"{hub.url}/hub/api/users", timeout=10,
+                                                headers={"Authorization": f"token {token}"}).json()}
+    assert users["ann"]["groups"] == ["commune-62063"]
+    assert users["bert"]["groups"] == ["commune-63013"]
+    assert users["carla"]["groups"] == ["analysts"]
+    assert sorted(users["dora"]["groups"]) == ["commune-62063", "commune-62096", "province"]
+    assert users["boss"]["admin"] is True and users["ann"]["admin"] is False
+    first = sorted((hub.workdir / "hub").glob("first-passwords-*.csv"))
+    assert first and oct(first[-1].stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_accounts_file_with_errors_creates_nobody(hub, passwords):
+    bad = "username,communes\nzoe,Liège\nYves!,Liège\nxavier,Namur\nwalter,Atlantis\n"
+    path = hub.workdir / "bad.csv"
+    path.write_text(bad, encoding="utf-8")
+    result = hub.mindit("users", "add", str(path), "--spawner", "simple", check=False)
+    assert result.returncode == 2
+    assert "nothing was created, 3 problem(s)" in result.stderr
+    assert "line 3: username 'Yves!'" in result.stderr
+    assert "line 4: Namur" in result.stderr and "is not a commune of the province 60000" in result.stderr
+    assert "line 5: commune 'Atlantis'" in result.stderr
+    with pytest.raises(PermissionError):
+        hub.login("zoe", "anything-at-all")
+
+
+def test_wrong_password_is_refused(hub, passwords):
+    with pytest.raises(PermissionError):
+        hub.login("ann", passwords["ann"] + "x")
+
+
+def test_unauthenticated_requests_are_sent_to_login(hub):
+    for path in ("/services/mindit-data/api/communes/62063/datasets", "/user/ann/voila/render/ma_commune.ipynb",
+                 "/hub/home"):
+        resp = requests.get(hub.url + path, timeout=10)
+        assert resp.url.startswith(f"{hub.url}/hub/login"), (path, resp.url)
+        assert 'name="password"' in resp.text
+
+
+def test_private_data_only_for_the_communes_own_users(hub, sessions, private_dataset):
+    url = f"{hub.url}/services/mindit-data/api/communes/62063/datasets/{private_dataset}"
+    own = sessions["ann"].get(url, timeout=10)
+    assert own.status_code == 200
+    assert own.content == PRIVATE_CSV.encode("utf-8")
+    assert sessions["dora"].get(url, timeout=10).status_code == 200  # Liège is one of her two communes
+    for other in ("bert", "carla", "boss"):
+        refused = sessions[other].get(url, timeout=10)
+        assert refused.status_code == 403, other
+        assert refused.json()["message"] == "Vous n'avez pas accès aux données privées de cette commune."
+        assert "Traceback" not in refused.text and "/" not in refused.json()["message"]
+    listing = sessions["ann"].get(f"{hub.url}/services/mindit-data/api/communes/62063/datasets", timeout=10).json()
+    assert [(d["name"], d["rows"], d["columns"]) for d in listing["datasets"]] == [
+        (private_dataset, 2, ["quartier", "logements_vides", "source"])]
+    assert sessions["bert"].get(f"{hub.url}/services/mindit-data/api/communes/62063/datasets",
+                                timeout=10).status_code == 403
+
+
+def test_every_access_is_logged(hub, sessions, private_dataset):
+    sessions["bert"].get(f"{hub.url}/services/mindit-data/api/communes/62063/datasets/{private_dataset}", timeout=10)
+    sessions["ann"].get(f"{hub.url}/services/mindit-data/api/communes/62063/datasets/{private_dataset}", timeout=10)
+    entries = [json.loads(line) for line in (hub.workdir / "hub" / "data-access.log").read_text().splitlines()]
+    reads = [(e["user"], e["commune"], e["dataset"], e["allowed"], e["status"]) for e in entries
+             if e["action"] == "read"]
+    assert ("bert", "62063", private_dataset, False, 403) in reads
+    assert ("ann", "62063", private_dataset, True, 200) in reads
+    assert all(e["time"].startswith("20") and e["client"] == "127.0.0.1" for e in entries)
+
+
+def test_the_service_accepts_a_server_token_and_checks_its_owner(hub, passwords, private_dataset):
+    admin_token = (hub.workdir / "hub" / "accounts-service.token").read_text().strip()
+    url = f"{hub.url}/services/mindit-data/api/communes/62063/datasets/{private_dataset}"
+    for user, expected in (("ann", 200), ("bert", 403)):
+        token = requests.post(f"{hub.url}/hub/api/users/{user}/tokens", timeout=10,
+                              headers={"Authorization": f"token {admin_token}"},
+                              json={"scopes": ["access:services!service=mindit-data"], "expires_in": 300}).json()
+        resp = requests.get(url, headers={"Authorization": f"token {token['token']}"}, timeout=10)
+        assert resp.status_code == expected, user
+    me = requests.get(f"{hub.url}/services/mindit-data/api/me", timeout=10,
+                      headers={"Authorization": f"token {token['token']}"}).json()
+    assert me == {"name": "bert", "groups": ["commune-63013"], "admin": False, "communes": ["63013"]}
+
+
+FORBIDDEN_TO_COMMUNES = ("/lab", "/tree", "/terminals", "/api/contents", "/files/ma_commune.ipynb",
+                         "/api/terminals", "/api/sessions", "/voila/tree", "/voila/render/secret.ipynb")
+
+
+def test_commune_users_get_the_dashboards_and_nothing_else(hub, sessions):
+    s = sessions["ann"]
+    hub.wait_for_server(s, "ann")
+    home = s.get(f"{hub.url}/user/ann/", timeout=30)
+    assert home.url == f"{hub.url}/user/ann/voila/render/ma_commune.ipynb"
+    for path in FORBIDDEN_TO_COMMUNES:
+        resp = s.get(f"{hub.url}/user/ann{path}", timeout=10, allow_redirects=False)
+        assert resp.status_code == 403, (path, resp.status_code)
+    xsrf = s.cookies.get("_xsrf", path="/user/ann/") or ""
+    started = s.post(f"{hub.url}/user/ann/api/kernels", json={"name": "python3"}, timeout=10,
+                     headers={"X-XSRFToken": xsrf})
+    assert started.status_code == 403  # no kernel by hand (and the page's own kernel takes widget messages only)
+    page = s.get(f"{hub.url}/user/ann/lab", timeout=10)
+    assert "Page non disponible" in page.text and "voila/render/ma_commune.ipynb" in page.text
+
+
+def test_analysts_get_jupyterlab_the_notebooks_and_the_files(hub, sessions):
+    s = sessions["carla"]
+    hub.wait_for_server(s, "carla")
+    assert s.get(f"{hub.url}/user/carla/", timeout=30).url == f"{hub.url}/user/carla/lab"
+    for path in ("/lab", "/tree", "/api/contents/notebooks", "/files/README.md", "/api/terminals"):
+        assert s.get(f"{hub.url}/user/carla{path}", timeout=30).status_code == 200, path
+    listing = s.get(f"{hub.url}/user/carla/api/contents/notebooks", timeout=10).json()
+    assert {c["name"] for c in listing["content"]} >= {"reports", "dashboards"}
+
+
+def test_an_admin_can_deactivate_an_account(hub, passwords, sessions):
+    hub.add_users("username,communes\nemil,Huy\n")
+    emil = hub.add_users("username,communes\nemil,Huy\n")  # second run: password unchanged, none printed
+    assert emil == {}
+    pw = hub.mindit("users", "add", str(_write(hub, "username,communes\nemil,Huy\n")), "--spawner", "simple",
+                    "--reset-passwords").stdout
+    password = _first_password(pw)
+    hub.login("emil", password)
+    admin = sessions["boss"]
+    page = admin.get(f"{hub.url}/hub/authorize", timeout=10)
+    assert page.status_code == 200 and "emil" in page.text
+    assert admin.get(f"{hub.url}/hub/authorize/emil", timeout=10).status_code == 200  # toggles: deactivated
+    with pytest.raises(PermissionError):
+        hub.login("emil", password)
+    assert sessions["ann"].get(f"{hub.url}/hub/authorize", timeout=10).status_code == 403
+
+
+def _write(hub: HubProcess, text: str):
+    path = hub.workdir / "reset.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _first_password(stdout: str) -> str:
+    import csv
+    import re
+
+    path = re.search(r"first passwords: (\S+)", stdout).group(1)
+    with open(path, encoding="utf-8") as fh:
+        return next(csv.DictReader(fh))["first_password"]
