@@ -151,7 +151,7 @@ def _default_base(series: pd.DataFrame) -> int:
 
 def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None = None, index: bool = True,
                     unit: str = "", break_between: tuple[int, int] | None = None,
-                    break_label: str = "rupture de série") -> ChartLike:
+                    break_label: str = "rupture de série", height: int = 260) -> ChartLike:
     """Lines with points: one indicator over time for a commune and its parents.
 
     Parameters
@@ -175,6 +175,8 @@ def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None
         labelled ``break_label`` (default « rupture de série ») is drawn between them.
     break_label : str
         Text beside that rule (e.g. « changement de source » when the definition does not change).
+    height : int, default 260
+        Plot height in pixels (smaller for the short theme sections of the report).
 
     Returns
     -------
@@ -242,7 +244,7 @@ def evolution_chart(series: pd.DataFrame, *, title: str, base_period: int | None
         layers += [rule, label]
         meta["break_between"] = [first, second]
     chart = alt.layer(*layers) if len(layers) > 1 else lines
-    chart = chart.properties(title=_title(title, notes), width=WIDTH, height=260, usermeta={"mindit": meta})
+    chart = chart.properties(title=_title(title, notes), width=WIDTH, height=height, usermeta={"mindit": meta})
     return configure_fr(chart)
 
 

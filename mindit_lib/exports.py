@@ -125,17 +125,26 @@ def export_rows(figs: Figures, commune: Territory, indicators: list[Indicator], 
     return out[columns]
 
 
-def indicator_metadata(figs: Figures, ind: Indicator) -> dict[str, object]:
-    """One indicator's metadata row (catalogue fields and the ready-to-cite sources)."""
+def export_territories(figs: Figures, commune: Territory) -> list[str]:
+    """REFNIS codes of what an export shows: the commune, then its arrondissement, province and region."""
+    return [commune.refnis, *(a.refnis for a in figs.territories.ancestors(commune.refnis) if a.role in PARENT_ROLES)]
+
+
+def indicator_metadata(figs: Figures, ind: Indicator, commune: Territory | None = None) -> dict[str, object]:
+    """One indicator's metadata row (catalogue fields and the ready-to-cite sources: the datasets that gave the
+    exported values, with licence, official location and import day — the same line as the reports)."""
+    territories = export_territories(figs, commune) if commune is not None else None
     return {"id": ind.id, "label_fr": ind.label_fr, "label_de": ind.label_de, "definition_fr": ind.definition_fr,
             "unit": ind.unit, "decimals": ind.decimals, "polarity": ind.polarity,
             "reference_date_rule": ind.reference_date_rule, "formula": ind.formula,
-            "method_note_fr": ind.method_note_fr, "sources": figs.catalogue.citation(ind.id)}
+            "method_note_fr": ind.method_note_fr,
+            "sources": figs.citation(ind.id, territories=territories, url=True)}
 
 
 def export_metadata(figs: Figures, commune: Territory, indicators: list[Indicator], *, fmt: str,
                     export_date: date, file_name: str, decimal_comma: bool = False) -> dict[str, object]:
     """The metadata document written beside the data (JSON sidecar; the xlsx sheet holds its indicator rows)."""
+    rows_meta = [indicator_metadata(figs, ind, commune) for ind in indicators]
     meta: dict[str, object] = {}
     if fmt == "csv":
         meta["@context"] = ["http://www.w3.org/ns/csvw", {"@language": "fr"}]
@@ -145,7 +154,7 @@ def export_metadata(figs: Figures, commune: Territory, indicators: list[Indicato
     meta.update({
         "dc:title": f"Mind it — {commune.display_name} ({commune.refnis})",
         "dc:created": export_date.isoformat(),
-        "dc:source": list(dict.fromkeys(figs.catalogue.citation(ind.id) for ind in indicators)),
+        "dc:source": list(dict.fromkeys(row["sources"] for row in rows_meta)),
         "export_date": export_date.isoformat(),
         "store_checksum": figs.checksum,
         "commune": {"refnis": commune.refnis, "name": commune.display_name},
@@ -160,7 +169,7 @@ def export_metadata(figs: Figures, commune: Territory, indicators: list[Indicato
             {"name": name, "titles": name, "datatype": {"base": dtype, **decimal} if dtype == "decimal" else dtype,
              "dc:description": text} for name, (dtype, text) in COLUMNS.items()],
             "primaryKey": ["refnis", "indicator_id", "period"]}
-    meta["indicators"] = [indicator_metadata(figs, ind) for ind in indicators]
+    meta["indicators"] = rows_meta
     return meta
 
 

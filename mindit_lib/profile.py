@@ -9,7 +9,9 @@ the dashboards and the analysts all go through :func:`profile` (after Census Rep
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -87,12 +89,70 @@ def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, *, scale: f
     usable = merged["value"].notna() & merged["value_den"].notna() & (merged["value_den"] != 0)
     value = (scale * merged["value"] / merged["value_den"]).where(usable)
     # a part that was not published makes the ratio unpublished, with the same reason (never silently absent)
-    hidden = np.where(merged["status_den"].isin(["confidential", "not_published"]), merged["status_den"],
-                      merged["status"])
-    status = np.where(usable, np.where((merged["status"] == "provisional") | (merged["status_den"] == "provisional"),
-                                       "provisional", "final"), hidden)
+    status = _status_of_pair(merged["status"], merged["status_den"], usable)
     return pd.DataFrame({"refnis": merged["refnis"].values, "period": merged["period"].values,
                          "value": value.values, "status": status})
+
+
+def _status_of_pair(left: pd.Series, right: pd.Series, usable: pd.Series) -> np.ndarray:
+    """Status of a value computed from two parts: an unpublished part hides it with its reason; a provisional
+    part makes it provisional."""
+    hidden = np.where(right.isin(["confidential", "not_published"]), right, left)
+    provisional = (left == "provisional") | (right == "provisional")
+    return np.where(usable, np.where(provisional, "provisional", "final"), hidden)
+
+
+def sum_values(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add indicators territory by territory and period (e.g. the 0–14 and the 65+ year-olds).
+
+    Parameters
+    ----------
+    parts : list of DataFrame
+        ``refnis, period, value, status`` each (at least two).
+
+    Returns
+    -------
+    DataFrame
+        ``refnis, period, value, status`` where every part has a row; a missing or unpublished part makes
+        the sum missing, with the part's status (never a partial sum).
+    """
+    out = parts[0][["refnis", "period", "value", "status"]]
+    for part in parts[1:]:
+        merged = out.merge(part[["refnis", "period", "value", "status"]], on=["refnis", "period"],
+                           suffixes=("", "_2"))
+        usable = merged["value"].notna() & merged["value_2"].notna()
+        out = pd.DataFrame({"refnis": merged["refnis"].values, "period": merged["period"].values,
+                            "value": (merged["value"] + merged["value_2"]).where(usable).values,
+                            "status": _status_of_pair(merged["status"], merged["status_2"], usable)})
+    return out.reset_index(drop=True)
+
+
+def growth_values(frame: pd.DataFrame, lag: int) -> pd.DataFrame:
+    """Change in % over ``lag`` periods: ``100 × (value(p) / value(p − lag) − 1)``, territory by territory.
+
+    A parent's growth comes from its recomputed (summed) values at both ends, never from an average of its
+    communes' growth rates.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``refnis, period, value, status``.
+    lag : int
+        Number of periods (years) between the two values.
+
+    Returns
+    -------
+    DataFrame
+        ``refnis, period, value, status`` for every period that has a value ``lag`` periods before.
+    """
+    earlier = frame.assign(period=frame["period"] + lag)[["refnis", "period", "value", "status"]]
+    merged = frame[["refnis", "period", "value", "status"]].merge(earlier, on=["refnis", "period"],
+                                                                   suffixes=("", "_0"))
+    usable = merged["value"].notna() & merged["value_0"].notna() & (merged["value_0"] != 0)
+    value = (100 * (merged["value"] / merged["value_0"] - 1)).where(usable)
+    return pd.DataFrame({"refnis": merged["refnis"].values, "period": merged["period"].values,
+                         "value": value.values, "status": _status_of_pair(merged["status"], merged["status_0"],
+                                                                          usable)})
 
 
 class Figures:
@@ -140,6 +200,12 @@ class Figures:
                 out = (both.sort_values("_rank").drop_duplicates(["refnis", "period"], keep="first")
                        .drop(columns="_rank"))
             return out.sort_values(["refnis", "period"]).reset_index(drop=True)
+        if ind.kind == "sum":
+            out = sum_values([self.values(part) for part in ind.parts])
+            return out.sort_values(["refnis", "period"]).reset_index(drop=True)
+        if ind.kind == "growth":
+            out = growth_values(self.values(ind.of), ind.lag)
+            return out.sort_values(["refnis", "period"]).reset_index(drop=True)
         obs = self._commune_observations().get(ind.id)
         if obs is None:
             obs = pd.DataFrame({"refnis": pd.Series(dtype="str"), "period": pd.Series(dtype="int64"),
@@ -172,13 +238,115 @@ class Figures:
         """Every base indicator's commune rows (no dimensions), loaded in one query and split by indicator."""
         key = ("commune_observations",)
         if key not in self.memo:
-            base = [i.id for i in self.catalogue.indicators.values() if i.kind != "ratio" and not i.dimensions]
+            base = [i.id for i in self.catalogue.indicators.values() if i.kind == "base" and not i.dimensions]
             communes = {t.refnis for t in self.territories if t.level == 5}
             obs = self.store.observations(base)
-            obs = obs[obs["refnis"].isin(communes)][["indicator_id", "refnis", "period", "value", "status"]]
-            self.memo[key] = {ind: part.drop(columns="indicator_id").reset_index(drop=True)
+            obs = obs[obs["refnis"].isin(communes)][["indicator_id", "refnis", "period", "value", "status",
+                                                     "dataset"]]
+            self.memo[key] = {ind: part.drop(columns=["indicator_id", "dataset"]).reset_index(drop=True)
                               for ind, part in obs.groupby("indicator_id", sort=False)}
+            # which dataset gave each commune value (the catalogue's priority already chose between them)
+            self.memo[("provenance",)] = {ind: part[["refnis", "period", "dataset"]].reset_index(drop=True)
+                                          for ind, part in obs.groupby("indicator_id", sort=False)}
         return self.memo[key]
+
+    def source_datasets(self, indicator_id: str, periods: Iterable[int] | None = None,
+                        territories: Iterable[str] | None = None) -> list[str]:
+        """The datasets that provided an indicator's values for some periods (all when ``None``).
+
+        For a derived indicator: those of its inputs, at the periods it uses (a denominator of another year,
+        the fallback only for periods the main denominator lacks). ``territories`` restricts to the communes of
+        those territories (a parent's value comes from all its communes). An indicator with dimensions or
+        without stored rows falls back to the catalogue's datasets.
+        """
+        ind = self.catalogue.indicator(indicator_id)
+        wanted = None if periods is None else {int(p) for p in periods}
+        if ind.kind == "base":
+            prov = self._provenance().get(ind.id)
+            if prov is not None and territories is not None:
+                members = self.membership[self.membership["refnis"].isin(list(territories))]["commune"]
+                prov = prov[prov["refnis"].isin(members)]
+            if prov is not None and wanted is not None:
+                prov = prov[prov["period"].isin(wanted)]
+            if prov is None or prov.empty:
+                return list(ind.datasets)
+            found = set(prov["dataset"])
+            return [d for d in ind.datasets if d in found] + sorted(found - set(ind.datasets))
+
+        def shifted(offset: int) -> set[int] | None:
+            return None if wanted is None else {p + offset for p in wanted}
+
+        uses: list[tuple[str, set[int] | None]] = []
+        if ind.kind == "ratio":
+            uses.append((ind.numerator, wanted))
+            den = ind.denominator
+            if den.get("period") == "latest":
+                den_values = self.values(den["indicator"]).dropna(subset=["value"])
+                latest = {int(den_values["period"].max())} if len(den_values) else None
+                uses.append((den["indicator"], latest))
+            else:
+                main = shifted(int(den.get("period_offset", 0)))
+                have = set(self.values(den["indicator"]).dropna(subset=["value"])["period"].astype(int))
+                covered = main if main is None else main & have
+                if covered is None or covered:
+                    uses.append((den["indicator"], covered))
+                fallback = den.get("fallback")
+                if fallback and (main is None or main - have):
+                    offset = int(fallback.get("period_offset", 0))
+                    uses.append((fallback["indicator"], None if wanted is None else
+                                 {p + offset for p in wanted if p + int(den.get("period_offset", 0)) not in have}))
+        elif ind.kind == "sum":
+            uses += [(part, wanted) for part in ind.parts]
+        elif ind.kind == "growth":
+            uses += [(ind.of, wanted), (ind.of, shifted(-ind.lag))]
+        out: list[str] = []
+        for ref, years in uses:
+            out += self.source_datasets(ref, years, territories)
+        return list(dict.fromkeys(out))
+
+    def citation(self, indicator_id: str, periods: Iterable[int] | None = None,
+                 territories: Iterable[str] | None = None, *, url: bool = False) -> str:
+        """The ready-to-cite source line of a figure, exact and reproducible: the datasets that provided its
+        values, each with its licence and the day its file was imported into the store (« consulté le »).
+
+        Parameters
+        ----------
+        indicator_id : str
+            The indicator.
+        periods : iterable of int, optional
+            The periods the figure shows (default: all).
+        territories : iterable of str, optional
+            REFNIS codes of the territories shown (default: all).
+        url : bool
+            Add each dataset's official location (exports).
+
+        Returns
+        -------
+        str
+            ``"Source : Population, au 1er janvier 2026 — Statbel, Population au 1er janvier par commune et
+            grand groupe d'âge (2016–2026), licence : …, consulté le 3 décembre 2026."``
+        """
+        periods = None if periods is None else [int(p) for p in periods]
+        datasets = self.source_datasets(indicator_id, periods, territories)
+        consulted = {d: self.consulted(d) for d in datasets}
+        return self.catalogue.citation(indicator_id, periods, datasets=datasets,
+                                       consulted={d: day for d, day in consulted.items() if day}, url=url)
+
+    def consulted(self, dataset_id: str) -> date | None:
+        """The day the dataset's file was last imported into the store (« consulté le »), None if never."""
+        runs = self.imports()
+        row = runs[runs["dataset"] == dataset_id]
+        return None if row.empty else row["finished"].iloc[0].date()
+
+    def dataset_citation(self, dataset_id: str, *, url: bool = False) -> str:
+        """A dataset cited with its licence and import day (see :meth:`Catalogue.dataset_citation`)."""
+        return self.catalogue.dataset_citation(dataset_id, self.consulted(dataset_id), url=url)
+
+    def _provenance(self) -> dict[str, pd.DataFrame]:
+        if ("provenance",) not in self.memo:
+            self.memo.pop(("commune_observations",), None)
+            self._commune_observations()
+        return self.memo[("provenance",)]
 
     def value(self, indicator_id: str, refnis: str, period: int | None = None) -> tuple[float | None, int | None,
                                                                                         str | None]:
@@ -247,6 +415,10 @@ class Profile:
                          "value": value, "status": status,
                          "text": format_value(value, ind.unit_short, ind.decimals, status=status)})
         return pd.DataFrame(rows)
+
+    def citation(self, indicator_id: str, periods: Iterable[int] | None = None) -> str:
+        """The ready-to-cite source line of a figure of this profile (see :meth:`Figures.citation`)."""
+        return self.figures.citation(indicator_id, periods, [t.refnis for t in self.territories])
 
     def coverage_notes(self, indicator_id: str) -> list[str]:
         """Sentences naming parents that have no value for some periods the commune has."""

@@ -16,12 +16,20 @@ from mindit_lib.formatting import format_date, format_number, format_value, is_m
 from mindit_lib.profile import Profile, age_structure
 from mindit_lib.territories import ROLE_LABELS_FR
 
-KEY_FIGURES = ("POPULATION_BY_COMMUNE", "DENSITY", "SHARE_AGE_0_14", "SHARE_AGE_15_64", "SHARE_AGE_65_PLUS",
-               "INCOME_PER_INHABITANT")
+KEY_FIGURES = ("POPULATION_BY_COMMUNE", "POPULATION_GROWTH_1Y", "POPULATION_GROWTH_5Y", "POPULATION_GROWTH_10Y",
+               "DENSITY", "SHARE_AGE_0_14", "SHARE_AGE_15_64", "SHARE_AGE_65_PLUS", "DEPENDENCY_RATIO",
+               "INCOME_PER_INHABITANT", "INCOME_PER_NON_ZERO_DECLARATION")
 #: the second table: housing, land, economy and employment (issue 3's themes); dates shown per row
 THEME_FIGURES = ("BUILDING_STOCK_DWELLINGS", "SHARE_DWELLINGS_VACANT", "PERMITS_DWELLINGS_PER_1000_INHABITANTS",
                  "BUILT_UP_SHARE", "ESTABLISHMENT_UNITS", "ESTABLISHMENT_UNITS_PER_1000_INHABITANTS",
                  "CENSUS_UNEMPLOYMENT_RATE", "ADMIN_UNEMPLOYMENT_RATE_COM")
+#: the short theme sections after that table: (indicator, drawn as an index?) — one chart each
+THEME_CHARTS = {"housing": ("PERMITS_DWELLINGS_PER_1000_INHABITANTS", False),
+                "land": ("BUILT_UP_SHARE", False),
+                "economy": ("ESTABLISHMENT_UNITS", True)}
+#: every figure of the report (sources and definitions at the end)
+REPORT_FIGURES = tuple(dict.fromkeys((*KEY_FIGURES, *THEME_FIGURES, *(i for i, _ in THEME_CHARTS.values()))))
+THEME_CHART_HEIGHT = 120
 MAIN_INDICATOR = "POPULATION_BY_COMMUNE"
 MAP_TOLERANCE_M = 200
 
@@ -95,6 +103,8 @@ def key_figures_table(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) 
         for r in latest.itertuples():
             row[r.territory] = r.text
         row["_note"] = _older_note(prof, ind_id, None if is_missing(year) else int(year))
+        row["_sources"] = prof.figures.source_datasets(ind_id, None if is_missing(year) else [int(year)],
+                                                       [t.refnis for t in prof.territories])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,32 +118,33 @@ def key_figures(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES, *, old
     frame = key_figures_table(prof, indicators)
     if not older_notes:
         frame["_note"] = ""
-    cols = [c for c in frame.columns if c not in ("Indicateur", "Date de référence", "_note")]
+    cols = [c for c in frame.columns if c not in ("Indicateur", "Date de référence", "_note", "_sources")]
     # a parent with no value at all (the source does not cover all its communes) is left out, with a note
     cols = [c for c in cols if c == prof.commune.display_name or not frame[c].str.startswith("n.d.").all()]
     head = "".join(f"<th>{_e(c)}</th>" for c in ["Indicateur", *cols, "Date de référence"])
     body, notes = [], []
+    refs = report_sources(prof)
     for r in frame.to_dict("records"):
         mark = ""
         if r["_note"]:
             notes.append(r["_note"])
             mark = f'<sup class="note">{len(notes)}</sup>'
         cells = "".join(f'<td class="num">{_e(r[c])}</td>' for c in cols)
+        nums = ", ".join(str(refs[d]) for d in r["_sources"] if d in refs)
         body.append(f"<tr><th scope='row'>{_e(r['Indicateur'])}{mark}</th>{cells}"
-                    f"<td>{_e(r['Date de référence'])}</td></tr>")
+                    f"<td>{_e(r['Date de référence'])} <span class='src'>[{nums}]</span></td></tr>")
     foot = "".join(f'<p class="note"><sup>{i}</sup> {_e(n)}</p>' for i, n in enumerate(notes, 1))
     left_out = [t.display_name for t in prof.parents if t.display_name not in cols]
     extra = "".join(f'<p class="note">{_e(name)} : omise du tableau, les sources ne couvrent pas toutes ses '
                     "communes pour les années affichées (valeurs calculables dans les séries ci-après quand elles "
                     "le sont).</p>" for name in left_out)
-    sources = dict.fromkeys(ds.publisher.split(" (")[0] for i in indicators for ds in prof.catalogue.sources_of(i))
-    cite = (f'<p class="note">Sources : {_e(", ".join(sources))} — détail, licences et méthode en fin de '
-            "rapport.</p>")
+    cite = ('<p class="note">[n] : source n° n de la liste « Sources » en fin de rapport (licence, date de '
+            "consultation, adresse officielle).</p>")
     return HTML(f'<table class="mindit-table key-figures"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(body)}</tbody></table>{foot}{extra}{cite}")
 
 
-def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = True):
+def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = True, height: int = 260):
     from mindit_lib import charts
 
     ind = prof.catalogue.indicator(indicator_id)
@@ -141,7 +152,61 @@ def _series_chart(prof: Profile, indicator_id: str, title: str, index: bool = Tr
     brk = ind.series_breaks[0] if ind.series_breaks else {}
     return charts.evolution_chart(series[["territory", "role", "period", "value"]], title=title, index=index,
                                   unit=ind.unit_short, break_between=tuple(brk["between"]) if brk else None,
-                                  break_label=brk.get("label_fr", "rupture de série"))
+                                  break_label=brk.get("label_fr", "rupture de série"), height=height)
+
+
+def missing_notes(prof: Profile, indicator_id: str) -> list[str]:
+    """Sentences naming the commune's years without a value and why: ``"Liège : n.d. (non publié) en 2025."``
+    (a row with a status: that status; a year the other territories have but the commune has no row:
+    « non disponible »)."""
+    series = prof.series(indicator_id)
+    own = series[series["role"] == "commune"]
+    reasons: dict[str, list[int]] = {}
+    for r in own[own["value"].isna()].itertuples():
+        reasons.setdefault(format_number(None, status=r.status), []).append(int(r.period))
+    absent = sorted(set(series["period"].astype(int)) - set(own["period"].astype(int)))
+    if absent:
+        reasons.setdefault(format_number(None), []).extend(absent)
+    name = prof.commune.display_name
+    return [f"{name} : {text} en {', '.join(str(y) for y in sorted(years))}." for text, years in reasons.items()]
+
+
+def theme_evolution(prof: Profile, theme: str) -> HTML:
+    """A short theme section's chart (static SVG) with its notes and ready-to-cite source, kept together.
+
+    The commune's years without a value are named with their reason (« n.d. (non publié) »), never drawn as 0;
+    a commune without any value gets the text instead of the chart. Series breaks are drawn and explained.
+    """
+    from mindit_lib import charts
+
+    indicator_id, index = THEME_CHARTS[theme]
+    ind = prof.catalogue.indicator(indicator_id)
+    series = prof.series(indicator_id)
+    own = series[(series["role"] == "commune") & series["value"].notna()]
+    notes = missing_notes(prof, indicator_id)
+    if own.empty:
+        status = series.loc[series["role"] == "commune", "status"]
+        text = format_number(None, status=status.iloc[-1] if len(status) else None)
+        return HTML(f'<p class="nd"><strong>{_e(ind.label_fr)}</strong> — {_e(prof.commune.display_name)} : '
+                    f"{_e(text)}.</p>" + f'<p class="note">{_e(prof.citation(indicator_id))}</p>')
+    years = sorted(own["period"].astype(int))
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    title = f"{ind.label_fr}, {span}" + (" (indice)" if index else f" ({ind.unit_short})")
+    chart = _series_chart(prof, indicator_id, title, index=index, height=THEME_CHART_HEIGHT)
+    gaps = [y for y in range(years[0], years[-1] + 1) if y not in set(series["period"].astype(int))]
+    if gaps:
+        notes.append(f"Années absentes de la source : {', '.join(map(str, gaps))}.")
+    for brk in ind.series_breaks:
+        first, second = brk["between"]
+        if years[0] <= first and second <= years[-1]:
+            notes.append(f"Trait pointillé : {brk.get('label_fr', 'rupture de série')} entre {first} et {second}, "
+                         f"{brk.get('note_fr', '')}.")
+    # a parent without any value is simply not drawn (said once, in the section's introduction)
+    drawn = set(series.loc[series["value"].notna(), "territory"])
+    notes += [n for n in prof.coverage_notes(indicator_id) if n.split(" : ")[0] in drawn]
+    notes.append(prof.citation(indicator_id, sorted(set(series.loc[series["value"].notna(), "period"]))))
+    foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return HTML(f'<div class="keep-together mindit-chart">{charts.to_svg(chart)}{foot}</div>')
 
 
 YEAR_CAPTIONS = {"january_1": "au 1er janvier de l'année",
@@ -175,7 +240,7 @@ def yearly_table(prof: Profile, indicator_id: str) -> HTML:
     if has_missing:
         notes.append("n.d. : non disponible.")
     notes += prof.coverage_notes(indicator_id)
-    notes.append(source_line(prof, indicator_id))
+    notes.append(prof.citation(indicator_id, [int(y) for y in wide.index]))
     foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
     caption = f"{ind.label_fr} ({ind.unit}), {YEAR_CAPTIONS.get(ind.reference_date_rule, 'par année')}"
     return HTML(f'<table class="mindit-table yearly"><caption>{_e(caption)}</caption>'
@@ -216,7 +281,7 @@ def age_pyramid_note(prof: Profile) -> HTML:
     return HTML(f'<p class="note">{_e(_older_note(prof, "POPULATION_SEX_AGE", year))} La répartition par âge '
                 f"détaillé et par sexe n'est disponible dans le miroir de données que jusqu'en {year} "
                 f"({_e(ind.label_fr)}). Le contour montre la province.</p>"
-                f'<p class="note">{_e(source_line(prof, "POPULATION_SEX_AGE"))}</p>')
+                f'<p class="note">{_e(prof.citation("POPULATION_SEX_AGE", [year]))}</p>')
 
 
 def _province_shapes(figs, province: str):
@@ -253,21 +318,27 @@ def locator_map(prof: Profile):
     return charts.display_static(chart)
 
 
-def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES) -> HTML:
-    """Sources (ready to cite), import dates and method notes of every figure in the report."""
+def report_sources(prof: Profile, indicators: tuple[str, ...] = REPORT_FIGURES) -> dict[str, int]:
+    """Every dataset behind the report's figures, numbered in order of first use (the tables' « [n] »)."""
+    key = ("report_sources", indicators)
+    if key not in prof.figures.memo:
+        seen: dict[str, int] = {}
+        for ind_id in (*indicators, "POPULATION_SEX_AGE"):
+            for ds in prof.catalogue.sources_of(ind_id):
+                seen.setdefault(ds.id, len(seen) + 1)
+        prof.figures.memo[key] = seen
+    return prof.figures.memo[key]
+
+
+def sources_and_method(prof: Profile, indicators: tuple[str, ...] = REPORT_FIGURES) -> HTML:
+    """Sources (numbered, ready to cite: licence, import date as « consulté le », official location), then the
+    definitions and method notes of every figure in the report."""
     cat = prof.catalogue
-    runs = prof.figures.imports().set_index("dataset")
-    seen: dict[str, object] = {}
-    for ind_id in (*indicators, "POPULATION_SEX_AGE"):
-        for ds in cat.sources_of(ind_id):
-            seen.setdefault(ds.id, ds)
     items = []
-    for ds in seen.values():
-        imported = runs.loc[ds.id, "finished"] if ds.id in runs.index else None
-        when = f" Importé le {format_date(imported.date())}." if imported is not None else ""
-        note = f" {ds.note_fr}" if ds.note_fr else ""
-        items.append(f"<li><strong>{_e(ds.publisher)}</strong>, {_e(ds.title_fr)}. Licence : {_e(ds.licence)}. "
-                     f"Source officielle : {_e(ds.download_url)}.{_e(when)}{_e(note)}</li>")
+    for ds_id in report_sources(prof, indicators):
+        note = cat.dataset(ds_id).note_fr
+        items.append(f"<li>{_e(prof.figures.dataset_citation(ds_id, url=True))}.{_e(' ' + note if note else '')}"
+                     "</li>")
     defs = []
     for ind_id in indicators:
         ind = cat.indicator(ind_id)
@@ -279,18 +350,12 @@ def sources_and_method(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES)
     names = [articles.get(t.role, ROLE_LABELS_FR[t.role].lower()) for t in prof.parents]
     levels = ", ".join(names[:-1]) + " et " + names[-1] if len(names) > 1 else "".join(names)
     return HTML(
-        "<h3>Sources</h3><ul class='sources'>" + "".join(items) + "</ul>"
+        "<h3>Sources</h3><ol class='sources'>" + "".join(items) + "</ol>"
         "<h3>Définitions et méthode</h3><ul class='definitions'>" + "".join(defs) + "</ul>"
         f"<p class='note'>Les valeurs {_e(levels)} sont recalculées à partir des communes : sommes des "
         "effectifs, et ratios de sommes (jamais de moyennes de ratios). Un territoire dont une commune manque "
         "pour une année n'a pas de valeur cette année-là. La superficie utilisée pour la densité est la "
         "superficie cadastrale (Statbel, 2011).</p>")
-
-
-def source_line(prof: Profile, indicator_id: str) -> str:
-    """Short source line printed under a table or chart (full citation in « Sources et méthode »)."""
-    parts = [f"{ds.publisher}, {ds.title_fr}" for ds in prof.catalogue.sources_of(indicator_id)]
-    return "Source : " + " ; ".join(dict.fromkeys(parts)) + "."
 
 
 def yearly_population_table(prof: Profile) -> HTML:

@@ -151,3 +151,65 @@ def test_liege_report_has_the_housing_land_economy_table(manifest, data_dir):
     text = pdf_text(next(r.pdf for r in manifest.communes if r.refnis == "62063")).replace("\n", " ")
     assert "Logement, territoire et économie" in text
     assert f"{fr(units.pop())} UE" in text and "situation 2023" in text
+
+
+def _built_up_share(rows, communes, year="2015") -> float:
+    """100 × area of the rubrics under « Parcelles bâties » (2TOT) / total area, from the raw land-use rows."""
+    rows = [r for r in rows if r["CD_YEAR"] == year and r["CD_REFNIS"] in communes]
+    built = sum(float(r["MS_TOT_SUR"]) for r in rows if r["CD_RUB_LVL_2"] == "2TOT")
+    return 100 * built / sum(float(r["MS_TOT_SUR"]) for r in rows)
+
+
+def test_liege_report_prints_the_built_up_share_2015_of_the_raw_land_use_file(manifest, data_dir, config):
+    rows = read_csv_rows(data_dir / "statbel" / "TF_EAE_LAND_OCCUPTN_1983_2015_liege_province.csv.gz")
+    province = {r["CD_REFNIS"] for r in rows}
+    shares = [_built_up_share(rows, {"62063"}), _built_up_share(rows, {c for c in province if c[:2] == "62"}),
+              _built_up_share(rows, province)]
+    expected = " ".join(f"{s:.1f} %".replace(".", ",") for s in shares)
+    text = pdf_text(next(r.pdf for r in manifest.communes if r.refnis == "62063")).replace("\n", " ")
+    row = re.search(r"Part de la superficie bâtie (\d.*?) au 1er janvier (\d{4}) \[\d+\]", text)
+    assert row and row.group(2) == "2015"
+    assert row.group(1).startswith(f"{expected}")  # Wallonia, when shown, is n.d.: the land-use file covers Liège
+    # the land-use section: chart with the 2010 break explained, the gap years named, the ready-to-cite source
+    # whose « consulté le » is the day the land-use file was imported into this store
+    with Store(config.store_path, read_only=True) as store:
+        runs = store.latest_imports().set_index("dataset")["finished"]
+    from mindit_lib.formatting import format_date
+
+    imported = format_date(runs["statbel_land_use_1983_2015"].date())
+    assert "Occupation du sol" in text and "Part de la superficie bâtie, 1983–2015 (%)" in text
+    assert "Trait pointillé : changement de classification entre 2009 et 2010" in text
+    assert "Années absentes de la source : 1992, 2003, 2006." in text
+    assert ("Source : Part de la superficie bâtie, 1983–2015 — Statbel (d'après SPF Finances, AGDP — cadastre), "
+            "Occupation du sol selon le cadastre (1983–2015), licence : Licence open data Statbel (réutilisation "
+            f"libre, citer Statbel et la date de mise à jour), consulté le {imported}.") in text
+    assert "Nouveaux logements autorisés pour 1 000 habitants, 2009–2025" in text
+    assert "Unités d'établissement, 2018–2023 (indice)" in text
+    # key figures: derived indicators with their reference date and numbered sources
+    assert "Rapport de dépendance 50,6 /100" in text and "Évolution de la population sur 10 ans 0,6 %" in text
+
+
+def test_unpublished_confidential_and_missing_values_show_nd_with_their_reason(config, tmp_path):
+    """Amel: its 2025 permits are not published by Statbel (real); in a copy of the store its 2023 establishment
+    units are made confidential and its unemployment rate removed: never 0, never a bar or a point."""
+    store_copy = tmp_path / "store.duckdb"
+    shutil.copy(config.store_path, store_copy)
+    with Store(store_copy) as store:
+        store.con.execute("UPDATE observation SET status = 'confidential', value = NULL WHERE refnis = '63001' "
+                          "AND indicator_id = 'ESTABLISHMENT_UNITS' AND period = 2023")
+        store.con.execute("DELETE FROM observation WHERE refnis = '63001' "
+                          "AND indicator_id = 'ADMIN_UNEMPLOYMENT_RATE_COM'")
+    cfg = config.with_overrides(output_dir=tmp_path / "out", store_path=store_copy)
+    manifest = run_commune_reports(cfg, ["63001"], workers=1, progress=False)
+    [result] = manifest.communes
+    assert result.status == "ok", result.error
+    text = pdf_text(result.pdf).replace("\n", " ")
+    name = "Amel (Amblève)"
+    # the commune's own reason; its parents cannot be summed without it (« non disponible »)
+    assert re.search(r"Nouveaux logements autorisés pour 1 000 habitants n\.d\. \(non publié\) n\.d\. \(non "
+                     r"disponible\) n\.d\. \(non disponible\) (n\.d\. \(non disponible\) )?situation 2025", text)
+    assert f"{name} : n.d. (non publié) en 2025." in text
+    assert "Unités d'établissement n.d. (confidentiel)" in text and f"{name} : n.d. (confidentiel) en 2023." in text
+    assert "Unités d'établissement pour 1 000 habitants n.d. (confidentiel)" in text  # a ratio of a hidden part
+    assert "Taux de chômage administratif des 15–64 ans n.d. (non disponible)" in text.replace("15– 64", "15–64")
+    assert " 0 UE" not in text and "0,0 /1 000 hab." not in text

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mindit_lib.formatting import format_date
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.yml")
 
@@ -42,9 +46,18 @@ class Dataset:
     note_fr: str = ""
 
 
+#: Kinds of indicator: stored observations, or derived from other indicators (see :mod:`mindit_lib.profile`).
+KINDS = ("base", "ratio", "sum", "growth")
+
+
 @dataclass(frozen=True)
 class Indicator:
-    """An indicator's metadata; derived ones (``kind == "ratio"``) carry a numerator and denominator."""
+    """An indicator's metadata.
+
+    Derived ones are computed from other indicators, for every territory from the parents' recomputed values:
+    ``kind == "ratio"`` carries a numerator and a denominator; ``"sum"`` the ``parts`` it adds up (every part
+    needed); ``"growth"`` the indicator it follows (``of``) and the number of years (``lag``) of the change in %.
+    """
 
     id: str
     label_fr: str
@@ -67,6 +80,21 @@ class Indicator:
     formula: str | None = None
     method_note_fr: str = ""
     series_breaks: tuple[dict[str, Any], ...] = ()
+    parts: tuple[str, ...] = ()
+    of: str | None = None
+    lag: int = 0
+
+    @property
+    def inputs(self) -> list[str]:
+        """The indicators a derived indicator is computed from (empty for a base indicator)."""
+        if self.kind == "ratio":
+            return [i for i in (self.numerator, self.denominator.get("indicator"),
+                                self.denominator.get("fallback", {}).get("indicator")) if i]
+        if self.kind == "sum":
+            return list(self.parts)
+        if self.kind == "growth":
+            return [self.of] if self.of else []
+        return []
 
     def label(self, lang: str = "fr") -> str:
         """Label in ``lang`` (``fr``, ``de``, ``nl``), French when that language has none."""
@@ -86,7 +114,7 @@ class Catalogue:
         self.indicators: dict[str, Indicator] = {}
         for key, raw in data.get("indicators", {}).items():
             raw = dict(raw)
-            for name in ("datasets", "dimensions", "series_breaks"):
+            for name in ("datasets", "dimensions", "series_breaks", "parts"):
                 if name in raw:
                     raw[name] = tuple(raw[name])
             self.indicators[key] = Indicator(id=key, **raw)
@@ -94,15 +122,19 @@ class Catalogue:
 
     def _validate(self) -> None:
         for ind in self.indicators.values():
+            if ind.kind not in KINDS:
+                raise CatalogueError(f"indicator {ind.id} has unknown kind {ind.kind!r}; use one of "
+                                     f"{', '.join(KINDS)}")
             for ds in ind.datasets:
                 if ds not in self.datasets:
                     raise CatalogueError(f"indicator {ind.id} names unknown dataset {ds}")
-            if ind.kind == "ratio":
-                refs = [ind.numerator, ind.denominator.get("indicator"),
-                        ind.denominator.get("fallback", {}).get("indicator")]
-                for ref in filter(None, refs):
-                    if ref not in self.indicators:
-                        raise CatalogueError(f"indicator {ind.id} refers to unknown indicator {ref}")
+            if ind.kind == "sum" and len(ind.parts) < 2:
+                raise CatalogueError(f"indicator {ind.id} (kind sum) needs at least two parts")
+            if ind.kind == "growth" and (not ind.of or ind.lag < 1):
+                raise CatalogueError(f"indicator {ind.id} (kind growth) needs `of` (an indicator) and `lag` ≥ 1")
+            for ref in ind.inputs:
+                if ref not in self.indicators:
+                    raise CatalogueError(f"indicator {ind.id} refers to unknown indicator {ref}")
 
     def indicator(self, indicator_id: str) -> Indicator:
         """Return one indicator, with an error listing the known ids when it is missing."""
@@ -121,24 +153,70 @@ class Catalogue:
             raise CatalogueError(f"unknown dataset {dataset_id!r}") from None
 
     def sources_of(self, indicator_id: str) -> list[Dataset]:
-        """Datasets behind an indicator (for a ratio: those of its numerator and denominator)."""
+        """Datasets behind an indicator (for a derived one: those of the indicators it is computed from)."""
         ind = self.indicator(indicator_id)
-        if ind.kind == "ratio":
-            ids = [ind.numerator, ind.denominator.get("indicator"),
-                   ind.denominator.get("fallback", {}).get("indicator")]
+        if ind.kind != "base":
             seen: dict[str, Dataset] = {}
-            for ref in filter(None, ids):
+            for ref in ind.inputs:
                 for ds in self.sources_of(ref):
                     seen.setdefault(ds.id, ds)
             return list(seen.values())
         return [self.datasets[d] for d in ind.datasets]
 
-    def citation(self, indicator_id: str) -> str:
-        """A ready-to-cite French source line for an indicator."""
-        parts = []
-        for ds in self.sources_of(indicator_id):
-            parts.append(f"{ds.publisher}, {ds.title_fr} ({ds.licence}) — {ds.download_url}")
-        return "Source : " + " ; ".join(parts)
+    def figure_text(self, indicator_id: str, periods: Iterable[int] | None = None) -> str:
+        """The figure a citation is about: ``"Population, au 1er janvier 2026"`` (one period),
+        ``"Population, 2009–2026"`` (several), the bare label without periods."""
+        ind = self.indicator(indicator_id)
+        years = sorted({int(p) for p in periods}) if periods is not None else []
+        if not years:
+            return ind.label_fr
+        if len(years) == 1:
+            return f"{ind.label_fr}, {ind.reference_date_text(years[0])}"
+        return f"{ind.label_fr}, {years[0]}–{years[-1]}"
+
+    def citation(self, indicator_id: str, periods: Iterable[int] | None = None, *,
+                 datasets: Iterable[str] | None = None, consulted: Mapping[str, date] | None = None,
+                 url: bool = False) -> str:
+        """A ready-to-cite French source line for a figure.
+
+        ``"Source : Population, au 1er janvier 2026 — Statbel, Population au 1er janvier par commune et grand
+        groupe d'âge (2016–2026), licence : …, consulté le 3 décembre 2026."``
+
+        Parameters
+        ----------
+        indicator_id : str
+            The indicator.
+        periods : iterable of int, optional
+            The period(s) the figure shows (one: its reference date; several: the span).
+        datasets : iterable of str, optional
+            The datasets that provided the values (default: every source of the indicator).
+        consulted : mapping, optional
+            Dataset id → the date its file was imported into the store (« consulté le »); a dataset missing
+            from it is cited without that date.
+        url : bool
+            Add the publisher's official location of each dataset.
+
+        Notes
+        -----
+        :meth:`mindit_lib.profile.Figures.citation` fills ``datasets`` and ``consulted`` from the store: use it
+        for printed figures (reports, dashboards, exports), so that the line is exact and reproducible.
+        """
+        chosen = (list(dict.fromkeys(datasets)) if datasets is not None
+                  else [d.id for d in self.sources_of(indicator_id)])
+        consulted = consulted or {}
+        parts = [self.dataset_citation(d, consulted.get(d), url=url) for d in chosen]
+        return f"Source : {self.figure_text(indicator_id, periods)} — " + " ; ".join(parts) + "."
+
+    def dataset_citation(self, dataset_id: str, consulted: date | None = None, *, url: bool = False) -> str:
+        """One dataset as cited: ``"Statbel, <title>, licence : <licence>, consulté le 3 décembre 2026"``
+        (the part of :meth:`citation` for each source; also the numbered source notes under report tables)."""
+        ds = self.dataset(dataset_id)
+        text = f"{ds.publisher}, {ds.title_fr}, licence : {ds.licence}"
+        if url:
+            text += f", {ds.download_url}"
+        if consulted is not None:
+            text += f", consulté le {format_date(consulted)}"
+        return text
 
 
 def merge_catalogue_files(paths: list[Path]) -> dict[str, Any]:
