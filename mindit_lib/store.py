@@ -31,6 +31,27 @@ SCHEMA = {
         indicator_id VARCHAR NOT NULL, refnis VARCHAR NOT NULL, period INTEGER NOT NULL,
         reference_date DATE, value DOUBLE, status VARCHAR NOT NULL, vintage VARCHAR,
         dataset VARCHAR NOT NULL, sex VARCHAR, age INTEGER""",
+    # reference tables (each owned by a dataset, replaced atomically like the rest)
+    "postal_code": """
+        postal_code VARCHAR NOT NULL, refnis VARCHAR NOT NULL, name_fr VARCHAR, name_nl VARCHAR,
+        dataset VARCHAR NOT NULL""",
+    "nace_label": """
+        version INTEGER NOT NULL, code VARCHAR NOT NULL, code_dot VARCHAR, level INTEGER, parent VARCHAR,
+        valid_from DATE, valid_to DATE, label_fr VARCHAR, label_nl VARCHAR, label_de VARCHAR,
+        label_en VARCHAR, dataset VARCHAR NOT NULL""",
+    "code_label": """
+        registry VARCHAR NOT NULL, code VARCHAR NOT NULL, label_fr VARCHAR, label_nl VARCHAR,
+        label_de VARCHAR, label_en VARCHAR, dataset VARCHAR NOT NULL""",
+    "statistical_sector": """
+        sector_refnis VARCHAR NOT NULL, sector_code VARCHAR NOT NULL, name_fr VARCHAR, name_nl VARCHAR,
+        refnis VARCHAR NOT NULL, dataset VARCHAR NOT NULL""",
+    "refnis_crosswalk": """
+        old_refnis VARCHAR NOT NULL, new_refnis VARCHAR NOT NULL, relation VARCHAR, valid_from DATE,
+        has_partial_transfer BOOLEAN, verified BOOLEAN, note VARCHAR, differs_from_reference VARCHAR,
+        dataset VARCHAR NOT NULL""",
+    "boundary_check": """
+        refnis VARCHAR NOT NULL, against_dataset VARCHAR NOT NULL, columns_compared INTEGER,
+        dataset VARCHAR NOT NULL""",
     "import_run": """
         run_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, file VARCHAR, sha256 VARCHAR,
         rows BIGINT, started TIMESTAMP, finished TIMESTAMP, status VARCHAR NOT NULL, message VARCHAR""",
@@ -39,6 +60,9 @@ SCHEMA = {
 #: Columns of each table, in order (used to insert frames).
 COLUMNS = {name: [line.strip().split()[0] for line in ddl.split(",") if line.strip()]
            for name, ddl in SCHEMA.items()}
+
+#: Tables whose rows belong to a dataset (an import replaces them).
+DATASET_TABLES = tuple(name for name in SCHEMA if name != "import_run")
 
 STATUSES = {"final", "provisional", "confidential", "not_published"}
 
@@ -140,7 +164,7 @@ class Store:
         """
         rows = 0
         with self._transaction():
-            for table in ("territory", "territory_name", "geometry", "observation"):
+            for table in DATASET_TABLES:
                 self.con.execute(f"DELETE FROM {table} WHERE dataset = ?", [dataset])
             for table, frame in tables.items():
                 cols = COLUMNS[table]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 import pandas as pd
@@ -31,6 +32,14 @@ class Territory:
     name_de: str | None
     parent_refnis: str | None
     language: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def valid_at(self, when: date | None = None) -> bool:
+        """Whether the code exists on ``when`` (default: today's list, i.e. it has no end date)."""
+        if when is None:
+            return self.valid_to is None
+        return (self.valid_from is None or self.valid_from <= when) and (self.valid_to is None or when < self.valid_to)
 
     @property
     def role(self) -> str:
@@ -69,11 +78,16 @@ class Territories:
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame.reset_index(drop=True)
         self._by_code: dict[str, Territory] = {}
+        def clean(v: object) -> str | None:
+            return v if isinstance(v, str) and v else None
+
+        def day(v: object) -> date | None:
+            return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
         for r in self.frame.itertuples(index=False):
-            def clean(v: object) -> str | None:
-                return v if isinstance(v, str) and v else None
-            self._by_code[r.refnis] = Territory(r.refnis, int(r.level), r.name_fr, clean(r.name_nl),
-                                                clean(r.name_de), clean(r.parent_refnis), clean(r.language))
+            self._by_code[r.refnis] = Territory(
+                r.refnis, int(r.level), r.name_fr, clean(r.name_nl), clean(r.name_de), clean(r.parent_refnis),
+                clean(r.language), day(getattr(r, "valid_from", None)), day(getattr(r, "valid_to", None)))
 
     def __contains__(self, code: object) -> bool:
         try:
@@ -134,6 +148,10 @@ class Territories:
         if len(codes) == 1:
             return self._by_code[next(iter(codes))]
         if len(codes) > 1:
+            # a name kept by a merged commune (Bastogne 82003 → 82039) means today's commune
+            current = {c for c in codes if self._by_code[c].valid_at()}
+            if len(current) == 1 and len(codes) > len(current):
+                return self._by_code[current.pop()]
             # prefer a commune when a commune shares its name with its arrondissement or province
             communes = sorted(c for c in codes if self._by_code[c].level == 5)
             if len(communes) == 1:
@@ -160,23 +178,59 @@ class Territories:
             current = self.parent(current)
         return out
 
-    def communes_of(self, code_or_name: object) -> list[Territory]:
-        """Communes (level 5) inside a territory, sorted by code; a commune gives itself."""
+    def communes_of(self, code_or_name: object, at: date | None = None) -> list[Territory]:
+        """Communes (level 5) inside a territory, sorted by code; a commune gives itself.
+
+        Parameters
+        ----------
+        code_or_name : str or int
+            The territory.
+        at : date, optional
+            The communes that existed on that date (e.g. ``date(2011, 1, 1)``: the 589 of 2011). Default:
+            today's communes (codes without end date); dissolved communes are left out.
+        """
         target = self.get(code_or_name)
         if target.level == 5:
             return [target]
         return [t for t in sorted(self._by_code.values(), key=lambda t: t.refnis)
-                if t.level == 5 and target in self.ancestors(t.refnis)]
+                if t.level == 5 and t.valid_at(at) and target in self.ancestors(t.refnis)]
+
+    def list_dates(self) -> list[date | None]:
+        """The dates of the commune lists the territories span: the earliest start, then each reform date.
+
+        ``[None]`` when no commune has dates (one list only).
+        """
+        starts = {t.valid_from for t in self if t.level == 5} | {t.valid_to for t in self if t.level == 5}
+        starts.discard(None)
+        return sorted(starts) or [None]
+
+    def lists_holding(self, codes: set[str] | list[str]) -> list[date | None]:
+        """The commune lists (:meth:`list_dates`) in which every one of ``codes`` exists.
+
+        Empty when the codes mix lists (a dissolved commune beside its successor) or include an unknown code:
+        counting them together would count a territory twice.
+        """
+        wanted = [self._by_code.get(c) for c in set(codes)]
+        if any(t is None for t in wanted):
+            return []
+        return [d for d in self.list_dates() if all(d is None or t.valid_at(d) for t in wanted)]
 
     def membership(self) -> pd.DataFrame:
-        """Commune → every territory that contains it (itself included): columns ``commune, refnis``."""
+        """Commune → every territory that contains it (itself included).
+
+        Returns
+        -------
+        DataFrame
+            ``commune, refnis, valid_from, valid_to`` (the commune's dates: a commune dissolved in a reform
+            belongs to its parents only in the lists before it).
+        """
         rows = []
         for t in self._by_code.values():
             if t.level != 5:
                 continue
-            rows.append((t.refnis, t.refnis))
-            rows.extend((t.refnis, a.refnis) for a in self.ancestors(t.refnis))
-        return pd.DataFrame(rows, columns=["commune", "refnis"])
+            rows.append((t.refnis, t.refnis, t.valid_from, t.valid_to))
+            rows.extend((t.refnis, a.refnis, t.valid_from, t.valid_to) for a in self.ancestors(t.refnis))
+        return pd.DataFrame(rows, columns=["commune", "refnis", "valid_from", "valid_to"])
 
 
 def commune_list(territories: Territories, province: str, names: list[str] | None = None) -> list[Territory]:

@@ -11,8 +11,17 @@ def test_status_lists_datasets_and_coverage(config, capsys):
     assert main(["status", "--store", str(config.store_path)]) == 0
     out = capsys.readouterr().out
     assert "compiled_population" in out and "3696 rows" in out
-    assert f"{'POPULATION_BY_COMMUNE':<40} 2009–2026  Belgium 589 → 84, province 84 → 84" in out
-    assert f"{'POPULATION_SEX_AGE':<40} 2009–2015  Belgium 589 → 589, province 84 → 84" in out
+    assert (f"{'POPULATION_BY_COMMUNE':<40} 2009–2026  Belgium 589 → 84 (lists 2011 → 2011/2019/2025), "
+            "province 84 → 84") in out
+    assert f"{'POPULATION_SEX_AGE':<40} 2009–2015  Belgium 589 → 589 (lists 2011), province 84 → 84" in out
+    # files in the 2025 geography count the 565 communes of 2025, the communes created in 2019/2025 included
+    assert f"{'BUILDING_STOCK_DWELLINGS':<40} 2025–2025  Belgium 565 → 565 (lists 2025), province 84 → 84" in out
+    assert "MIXED" not in out  # no period holds a dissolved commune beside its successor
+    # each dataset says plainly what it is
+    assert ("→ check only: its 84 communes are identical to statbel_boundaries_2011 (codes, names, attributes, "
+            "shapes); adds no data") in out
+    assert "→ reference table postal_code (1,152 postal code–commune pairs)" in out
+    assert "→ reference table refnis_crosswalk (55 code changes); 2 date(s) differ" in out
 
 
 def test_update_imports_nothing_when_nothing_changed(config, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from mindit_lib.codes import normalize_refnis, slugify
@@ -36,7 +38,11 @@ def test_hierarchy_of_the_province(terr):
     by_arr = {a: sum(1 for c in communes if c.parent_refnis == a) for a in ("61000", "62000", "63000", "64000")}
     assert by_arr == {"61000": 17, "62000": 24, "63000": 29, "64000": 14}
     assert [a.refnis for a in terr.ancestors("63013")] == ["63000", "60000", "03000", "01000"]
-    assert len(terr.communes_of("03000")) == 262
+    # Wallonia: 262 communes in 2011 and 2019 (the 2019 recodings are one to one), 261 since Bastogne and
+    # Bertogne merged on 1 January 2025
+    assert len(terr.communes_of("03000", at=date(2011, 1, 1))) == 262
+    assert len(terr.communes_of("03000", at=date(2019, 1, 1))) == 262
+    assert len(terr.communes_of("03000")) == 261
 
 
 def test_unknown_and_ambiguous_names_are_actionable(terr):

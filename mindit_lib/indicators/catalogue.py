@@ -44,6 +44,11 @@ class Dataset:
     importer: str
     priority: int = 0
     note_fr: str = ""
+    #: what the file gives: ``observations`` (figures), ``territories`` (codes, names, shapes), ``reference``
+    #: (a lookup table: postal codes, labels, sectors, crosswalk) or ``verification`` (a copy of part of
+    #: the dataset named in ``verifies``, checked against it and importing nothing else)
+    role: str = "observations"
+    verifies: str | None = None
 
 
 #: Kinds of indicator: stored observations, or derived from other indicators (see :mod:`mindit_lib.profile`).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,10 @@ import pandas as pd
 from mindit_lib.codes import normalize_refnis
 
 #: Byte sequences that betray text decoded with the wrong encoding (e.g. "LiÃ¨ge", "Li√®ge").
-MOJIBAKE_MARKERS = ("Ã", "â€", "√", "\ufffd", "Â")
+MOJIBAKE_MARKERS = ("Ã", "â€", "√", "\ufffd")
+#: "Â" betrays mojibake only before what a UTF-8 continuation byte decodes to in Windows-1252/Latin-1
+#: ("Â°", "Â\xa0"); before a letter it is French text ("CHÂTEAU D'EAU", a statistical sector of Esneux)
+MOJIBAKE_PATTERN = re.compile("Â[\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
 
 
 class SourceError(ValueError):
@@ -50,13 +54,16 @@ def decode_text(raw: bytes, path: Path) -> str:
                 f"{path}: neither UTF-8 nor Windows-1252 text (byte {raw[exc.start]:#04x} at position {exc.start}); "
                 "the file is damaged or not a text table. Download it again."
             ) from None
-    for marker in MOJIBAKE_MARKERS:
-        if marker in text:
-            line_no = text[: text.index(marker)].count("\n") + 1
-            raise SourceError(
-                f"{path}: line {line_no} holds garbled text ({marker!r}, e.g. 'LiÃ¨ge' for 'Liège'): "
-                "the file was saved with the wrong encoding. Download the original again."
-            )
+    found = [(text.index(m), m) for m in MOJIBAKE_MARKERS if m in text]
+    if (match := MOJIBAKE_PATTERN.search(text)) is not None:
+        found.append((match.start(), match.group()))
+    if found:
+        position, marker = min(found)
+        line_no = text[:position].count("\n") + 1
+        raise SourceError(
+            f"{path}: line {line_no} holds garbled text ({marker!r}, e.g. 'LiÃ¨ge' for 'Liège'): "
+            "the file was saved with the wrong encoding. Download the original again."
+        )
     return text
 
 

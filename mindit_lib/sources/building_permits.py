@@ -20,16 +20,6 @@ MEASURES = {
     "MS_BUILDING_RES_RENOVATION": "PERMITS_RES_RENOVATIONS",
 }
 
-#: Commune codes created by the 2019 and 2025 mergers (and the 2019 La Louvière recoding): they are not in the
-#: 2011 commune list the store's territories come from, so files in the 2025 geography leave them out until a
-#: dated crosswalk exists (PROVENANCE c6 lists them). No commune of the province of Liège is among them.
-CODES_CREATED_SINCE_2011 = frozenset({
-    "12041", "23106", "37021", "37022", "44083", "44084", "44085", "44086", "44087", "44088", "45068", "46029",
-    "46030", "51067", "51068", "51069", "55085", "55086", "57096", "57097", "58001", "58002", "58003", "58004",
-    "71071", "71072", "72042", "72043", "73110", "73111", "82039",
-})
-
-
 def observations(refnis: pd.Series, period: pd.Series, values: dict[str, pd.Series], rule: str,
                  status: str | pd.Series = "final") -> pd.DataFrame:
     """Stack measure columns into observation rows (indicator id → values), on the given periods."""
@@ -42,8 +32,7 @@ def observations(refnis: pd.Series, period: pd.Series, values: dict[str, pd.Seri
     dates = {p: reference_date(rule, int(p)) for p in obs["period"].unique()}
     obs["reference_date"] = obs["period"].map(dates)
     obs["vintage"] = None
-    keep = ~obs["refnis"].isin(CODES_CREATED_SINCE_2011)
-    return obs[keep].reset_index(drop=True)
+    return obs
 
 
 def read(path: Path, ctx=None) -> dict[str, pd.DataFrame]:

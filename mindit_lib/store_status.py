@@ -1,0 +1,65 @@
+"""What ``mindit status`` prints: each dataset with its role, and each indicator's coverage by code list."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mindit_lib.indicators import Catalogue
+from mindit_lib.store import Store
+from mindit_lib.territories import Territories
+
+#: reference tables and what one row is
+REFERENCE_TABLES = {"postal_code": "postal code–commune pairs", "nace_label": "NACE-BEL codes",
+                    "code_label": "KBO/BCE codes", "statistical_sector": "statistical sectors",
+                    "refnis_crosswalk": "code changes"}
+
+
+def dataset_lines(store: Store, catalogue: Catalogue) -> list[str]:
+    """One line per catalogue dataset: id, rows, last import, checksum, file, and plainly what it gives."""
+    runs = store.latest_imports().set_index("dataset")
+    held = {table: store.query(f"SELECT dataset, count(*) AS n FROM {table} GROUP BY 1").set_index("dataset")["n"]
+            for table in REFERENCE_TABLES}
+    diffs = store.query("SELECT dataset, count(*) AS n FROM refnis_crosswalk WHERE differs_from_reference "
+                        "IS NOT NULL GROUP BY 1").set_index("dataset")["n"]
+    width = max(len(d) for d in catalogue.datasets) + 1
+    lines = []
+    for ds in catalogue.datasets.values():
+        if ds.id not in runs.index:
+            lines.append(f"{ds.id:<{width}} not imported  ({ds.mirror_path})")
+            continue
+        r = runs.loc[ds.id]
+        what = {"observations": "observations", "territories": "territories, names and shapes"}.get(ds.role, ds.role)
+        if ds.role == "reference":
+            what = "reference table " + ", ".join(f"{t} ({int(held[t][ds.id]):,} {REFERENCE_TABLES[t]})"
+                                                  for t in REFERENCE_TABLES if ds.id in held[t].index)
+            if ds.id in diffs.index:
+                what += f"; {int(diffs[ds.id])} date(s) differ from mindit_lib/reference/refnis_crosswalk.csv"
+        elif ds.role == "verification":
+            what = (f"check only: its {int(r['rows'])} communes are identical to {ds.verifies} "
+                    "(codes, names, attributes, shapes); adds no data")
+        lines.append(f"{ds.id:<{width}} {int(r['rows']):>9} rows  imported {r['finished']:%Y-%m-%d %H:%M}  "
+                     f"sha256 {r['sha256'][:12]}  {ds.mirror_path}\n{'':<{width}} → {what}")
+    return lines
+
+
+def coverage(store: Store, territories: Territories, communes: list[str]) -> pd.DataFrame:
+    """Per indicator and period: communes with a value in Belgium and among ``communes``, and the code lists
+    (2011, 2019, 2025) all those communes belong to.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator_id, period, all_communes, province_communes, lists`` (``lists`` is text such as
+        ``"2025"`` or ``"2011/2019/2025"``, ``"MIXED"`` when a period holds a dissolved commune beside its
+        successor, which a national count would take twice).
+    """
+    obs = store.query("SELECT DISTINCT indicator_id, period, refnis FROM observation WHERE value IS NOT NULL")
+    own = set(communes)
+    rows = []
+    for (ind, period), part in obs.groupby(["indicator_id", "period"], sort=True):
+        codes = set(part["refnis"])
+        dates = [d for d in territories.lists_holding(codes) if d is not None]
+        years = sorted({max(d.year, 2011) for d in dates})
+        lists = "/".join(str(y) for y in years) if dates else "MIXED"
+        rows.append((ind, int(period), len(codes), len(codes & own), lists))
+    return pd.DataFrame(rows, columns=["indicator_id", "period", "all_communes", "province_communes", "lists"])
