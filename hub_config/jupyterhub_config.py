@@ -123,7 +123,13 @@ c.Spawner.environment = {
     "MINDIT_OUTPUT": str(mindit.output_dir),
     "MINDIT_SOURCE_DIR": str(mindit.source_dir),
     "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+    # the dashboards' Voilà template (share/jupyter/voila/templates/mindit: no CDN)
+    "JUPYTER_PATH": str(REPO / "share" / "jupyter"),
+    # pre-heated kernels per dashboard (mindit_lib.voila_pool): only Ma commune, one kernel per person
+    "MINDIT_VOILA_POOLS": os.environ.get("MINDIT_VOILA_POOLS", '{"ma_commune.ipynb": 1}'),
 }
+if os.environ.get("MINDIT_DASHBOARD_FAULT"):  # tests only: make named dashboard callbacks fail on purpose
+    c.Spawner.environment["MINDIT_DASHBOARD_FAULT"] = os.environ["MINDIT_DASHBOARD_FAULT"]
 c.Spawner.env_keep = ["LANG", "LC_ALL", "TZ"]
 
 DASHBOARDS_DIR = REPO / "notebooks" / "dashboards"
@@ -149,7 +155,8 @@ def choose_profile(spawner):
     spawner.args = base_args + [
         "--ServerApp.authorizer_class=mindit_lib.server_guard.DashboardAuthorizer",
         "--ServerApp.jpserver_extensions="
-        "{'mindit_lib.server_guard': True, 'voila': True, 'jupyterlab': False, 'notebook': False, "
+        "{'mindit_lib.server_guard': True, 'mindit_lib.voila_pool': True, 'voila': True, 'jupyterlab': False, "
+        "'notebook': False, "
         "'jupyter_lsp': False, 'jupyter_server_terminals': False, 'notebook_shim': False}",
         "--ServerApp.terminals_enabled=False",
         f"--MappingKernelManager.allowed_message_types={ALLOWED_KERNEL_MESSAGES!r}",

@@ -111,4 +111,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     rules = _guard_rules(web_app.settings["base_url"])
     router = web._ApplicationRouter(web_app, rules)
     web_app.default_router.rules.insert(0, Rule(HostMatches(".*$"), router))
+    # Voilà's pages would load MathJax from a CDN (no internet here, and nothing outside the server): none
+    web_app.settings["mathjax_url"] = None
+    web_app.settings["mathjax_config"] = None
     serverapp.log.info("Mind it: dashboards profile, only %s", ", ".join(DASHBOARDS))

@@ -56,13 +56,14 @@ class HubProcess:
 
     @classmethod
     def start(cls, workdir: Path, config: Config, *, spawner: str = "simple", admins: tuple[str, ...] = (),
-              timeout: float = 60.0) -> HubProcess:
+              timeout: float = 60.0, extra_env: dict[str, str] | None = None) -> HubProcess:
         """Start the hub and wait until ``/hub/health`` answers 200 (raises with the log's end otherwise)."""
         workdir.mkdir(parents=True, exist_ok=True)
         config_file = write_config(workdir, config)
         port, hub_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MINDIT_", "JUPYTERHUB_"))}
         env["MINDIT_HUB_PORT"] = str(hub_port)
+        env.update(extra_env or {})
         cmd = [MINDIT, "--config", str(config_file), "hub", "--spawner", spawner,
                "--bind-url", f"http://127.0.0.1:{port}", "--hub-port", str(hub_port),
                "--proxy-api-port", str(free_port()), "--service-port", str(free_port())]

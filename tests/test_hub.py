@@ -6,10 +6,14 @@ One hub per module (``mindit hub --spawner simple`` on free ports); people creat
 from __future__ import annotations
 
 import json
+import re
+import time
+from pathlib import Path
 
 import pytest
 import requests
 
+from mindit_lib.dashboards import common
 from mindit_lib.testing_hub import HubProcess
 
 PRIVATE_CSV = "quartier;logements_vides;source\nCentre;412;relevé communal 2026\nOutremeuse;97;relevé communal 2026\n"
@@ -24,7 +28,9 @@ boss,,,oui,motdepasse-boss-2026
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, config):
-    running = HubProcess.start(tmp_path_factory.mktemp("hub"), config, spawner="simple")
+    # Évolutions' DENSITY callback fails on purpose in this hub (test hook of mindit_lib.dashboards.safety)
+    running = HubProcess.start(tmp_path_factory.mktemp("hub"), config, spawner="simple",
+                               extra_env={"MINDIT_DASHBOARD_FAULT": "evolutions.indicator=DENSITY"})
     yield running
     running.stop()
 
@@ -193,3 +199,108 @@ def _first_password(stdout: str) -> str:
     path = re.search(r"first passwords: (\S+)", stdout).group(1)
     with open(path, encoding="utf-8") as fh:
         return next(csv.DictReader(fh))["first_password"]
+
+
+# ---------------------------------------------------------------------------------------------- real browser
+CHROMIUM = "/usr/bin/chromium"
+NBSP = "\u00a0"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: install the Debian package chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Visit:
+    """A browser context of one person: console, requests and websocket frames recorded."""
+
+    def __init__(self, browser, hub: HubProcess):
+        self.hub = hub
+        self.context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.frames: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.console.append(m.text))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("websocket", lambda ws: (ws.on("framereceived", self._keep), ws.on("framesent", self._keep)))
+
+    def _keep(self, payload) -> None:
+        self.frames.append(payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload)
+
+    def login(self, username: str, password: str) -> None:
+        """Through the hub's login form, as a person does."""
+        self.page.goto(f"{self.hub.url}/hub/login")
+        self.page.fill("#username_input", username)
+        self.page.fill("#password_input", password)
+        self.page.click("[type=submit]")
+
+    def leaks(self) -> list[str]:
+        text = "\n".join(self.frames) + self.page.content()
+        needles = ("Traceback", "injected fault", "File \"/", "/work/", "/tmp/", "/root", "JUPYTERHUB_API_TOKEN",
+                   str(self.hub.workdir))
+        return [text[max(0, text.index(n) - 80):text.index(n) + 40] for n in needles if n in text]
+
+    def check_clean(self) -> None:
+        assert not [m for m in self.console if "Failed to load model class" in m or "model not found" in m.lower()]
+        assert [u for u in self.requests if u.startswith("http") and not u.startswith(self.hub.url)] == []
+        assert self.leaks() == []
+
+
+def _value(page) -> str:
+    return page.inner_text(".mindit-value").replace(NBSP, " ")
+
+
+def test_a_commune_user_logs_in_and_sees_their_commune(hub, passwords, browser, figures):
+    visit = Visit(browser, hub)
+    page = visit.page
+    visit.login("ann", passwords["ann"])
+    page.wait_for_url(re.compile(r".*/user/ann/voila/render/ma_commune\.ipynb"), timeout=120_000)
+    page.wait_for_selector(".mindit-value", timeout=120_000)
+    # the commune comes from her hub group (on the server), not from anything in the page or the URL
+    page.wait_for_selector(".mindit-portrait h1:has-text('Liège')", timeout=120_000)
+    assert _value(page) == "198 102 hab."  # compiled/population_observations.csv, 62063, 2026
+    density = common.value_text(figures, "DENSITY", "62063", 2026).replace(NBSP, " ")
+    page.select_option(".mindit-indicator select", "Densité de population")
+    page.wait_for_selector(".mindit-explorer[data-indicator='DENSITY']", timeout=30_000)
+    assert _value(page) == density
+    page.select_option(".mindit-indicator select", "Population")
+    page.wait_for_selector(".mindit-explorer[data-indicator='POPULATION_BY_COMMUNE']", timeout=30_000)
+    page.select_option(".mindit-year select", "2020")
+    page.wait_for_selector(".mindit-explorer[data-year='2020']", timeout=30_000)
+    assert _value(page) == common.value_text(figures, "POPULATION_BY_COMMUNE", "62063", 2020).replace(NBSP, " ")
+    visit.check_clean()
+    visit.context.close()
+
+
+def test_a_german_speaking_commune_gets_german_labels(hub, passwords, browser):
+    visit = Visit(browser, hub)
+    visit.login("bert", passwords["bert"])
+    visit.page.wait_for_selector(".mindit-portrait h1:has-text('Bütgenbach')", timeout=120_000)
+    assert "Einwohner" in visit.page.inner_text(".mindit-explorer") or "Bevölkerung" in visit.page.content()
+    visit.check_clean()
+    visit.context.close()
+
+
+def test_a_failing_callback_shows_the_neutral_message_only(hub, passwords, browser):
+    visit = Visit(browser, hub)
+    page = visit.page
+    visit.login("dora", passwords["dora"])
+    page.wait_for_url(re.compile(r".*/user/dora/voila/render/ma_commune\.ipynb"), timeout=120_000)
+    page.goto(f"{hub.url}/user/dora/voila/render/evolutions.ipynb")
+    page.wait_for_selector(".mindit-evolution-chart svg.marks", timeout=120_000)
+    page.select_option(".mindit-indicator select", "Densité de population")
+    message = page.wait_for_selector(".mindit-incident", timeout=60_000).inner_text().strip()
+    assert re.fullmatch(r"Une erreur est survenue \(incident [0-9a-f]{8}\)\. L'équipe Mind it a été prévenue\.",
+                        message)
+    time.sleep(0.3)
+    visit.check_clean()
+    incident = re.search(r"incident ([0-9a-f]{8})", message).group(1)
+    assert f"incident {incident} in evolutions.indicator" in hub.log_path.read_text(encoding="utf-8")
+    visit.context.close()
