@@ -24,7 +24,7 @@ from mindit_lib.indicators import load_catalogue  # noqa: E402
 
 
 def read_raw(source_dir: Path) -> float:
-    """Read every file of the catalogue with pandas (GeoPackages with geopandas, every layer)."""
+    """Read every file of the catalogue with pandas (GeoPackages and GeoJSON with geopandas, every layer)."""
     import geopandas as gpd
     import pandas as pd
     import pyogrio
@@ -32,7 +32,7 @@ def read_raw(source_dir: Path) -> float:
     t0 = time.perf_counter()
     for ds in load_catalogue().datasets.values():
         path = source_dir / ds.mirror_path
-        if path.suffix == ".gpkg":
+        if path.suffix in (".gpkg", ".geojson"):
             for layer, _ in pyogrio.list_layers(path):
                 gpd.read_file(path, layer=layer)
         else:

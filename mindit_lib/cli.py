@@ -34,7 +34,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     width = max(len(o.dataset) for o in outcomes)
     for o in outcomes:
         line = f"{o.dataset:<{width}}  {o.status:<9}  {o.rows:>9} rows  {o.seconds:6.2f} s"
-        print(line if o.status != "failed" else f"{line}\n    → {o.message}")
+        if o.status == "failed":
+            line += f"\n    → {o.message}"
+        elif o.message:  # why it was imported: first import, file changed, importer changed…
+            line += f"  ({o.message})"
+        print(line)
     failed = [o for o in outcomes if o.status == "failed"]
     done = sum(o.status == "imported" for o in outcomes)
     print(f"{done} imported, {sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(failed)} failed; "

@@ -13,6 +13,7 @@ import pandas as pd
 from mindit_lib.config import Config
 from mindit_lib.crosswalk import load_crosswalk, mixed_geographies
 from mindit_lib.indicators import Catalogue, load_catalogue
+from mindit_lib.reader_fingerprint import reader_fingerprint
 from mindit_lib.sources import boundaries, fiscal, population, tidy
 from mindit_lib.sources.base import SourceError
 from mindit_lib.store import STATUSES, Store, sha256_file
@@ -27,7 +28,7 @@ class ImportOutcome:
     status: str  # "imported", "unchanged", "failed"
     rows: int = 0
     seconds: float = 0.0
-    message: str = ""
+    message: str = ""  # imported: why (file changed, importer changed…); failed: the error
 
 
 #: units of indicators that count whole things (persons, tax returns…)
@@ -45,6 +46,23 @@ BUILTIN_IMPORTERS = {
     "tidy_observations": lambda path, ctx: tidy.read_tidy_observations(
         path, set(ctx.indicators), {k: v.reference_date_rule for k, v in ctx.indicators.items()}),
 }
+
+#: the module of each builtin reader (its code is part of the dataset's reader fingerprint)
+BUILTIN_MODULES = {"boundaries_statbel": boundaries, "boundaries_web": boundaries, "refnis_names": boundaries,
+                   "population_struct": population, "fiscal_statbel": fiscal, "tidy_observations": tidy}
+
+
+def importer_module(importer: str) -> str:
+    """The dotted name of the module holding an importer named in the catalogue.
+
+    Parameters
+    ----------
+    importer : str
+        A key of :data:`BUILTIN_IMPORTERS` or the name of a module of ``mindit_lib.sources``.
+    """
+    if importer in BUILTIN_MODULES:
+        return BUILTIN_MODULES[importer].__name__
+    return f"mindit_lib.sources.{importer}"
 
 
 @dataclass
@@ -70,11 +88,35 @@ def _read(dataset_id: str, path: Path, catalogue: Catalogue, source_dir: Path | 
     if importer in BUILTIN_IMPORTERS:
         return BUILTIN_IMPORTERS[importer](path, ctx)
     try:
-        module = importlib.import_module(f"mindit_lib.sources.{importer}")
+        module = importlib.import_module(importer_module(importer))
     except ModuleNotFoundError:
-        raise SourceError(f"dataset {dataset_id}: unknown importer {importer!r} in the catalogue "
-                          f"(no mindit_lib/sources/{importer}.py)") from None
+        raise _unknown_importer(dataset_id, importer) from None
     return module.read(path, ctx)
+
+
+def _unknown_importer(dataset_id: str, importer: str) -> SourceError:
+    return SourceError(f"dataset {dataset_id}: unknown importer {importer!r} in the catalogue "
+                       f"(no mindit_lib/sources/{importer}.py)")
+
+
+def _fingerprint(dataset_id: str, catalogue: Catalogue) -> str:
+    importer = catalogue.dataset(dataset_id).importer
+    try:
+        return reader_fingerprint(catalogue, dataset_id, importer_module(importer))
+    except FileNotFoundError:
+        raise _unknown_importer(dataset_id, importer) from None
+
+
+def _reason(prev: pd.DataFrame, digest: str, fingerprint: str, force: bool) -> str | None:
+    """Why a dataset must be imported again (None: it is up to date)."""
+    if prev.empty:
+        return "first import"
+    last = prev.iloc[0]
+    changed = [what for what, differs in (("file", last["sha256"] != digest),
+                                          ("importer", last.get("reader_fingerprint") != fingerprint)) if differs]
+    if changed:
+        return " and ".join(changed) + " changed"
+    return "forced" if force else None
 
 
 #: tables whose code columns must name territories of the store
@@ -132,7 +174,11 @@ def _check_observations(path: Path, obs: pd.DataFrame, catalogue: Catalogue) -> 
 
 def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool = False,
                    catalogue: Catalogue | None = None) -> ImportOutcome:
-    """Import one dataset of the catalogue from the mirror; unchanged files are skipped.
+    """Import one dataset of the catalogue from the mirror; skipped when neither its file nor its reader changed.
+
+    The dataset is imported again when its file's SHA-256 or its reader fingerprint (the importer's code, the
+    reference files it reads, its catalogue entries: :mod:`mindit_lib.reader_fingerprint`) differs from the last
+    successful import's; a store upgraded from before fingerprints were recorded re-imports each dataset once.
 
     Parameters
     ----------
@@ -143,19 +189,23 @@ def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool
     dataset_id : str
         Catalogue id.
     force : bool
-        Re-import even when the file's SHA-256 matches the last successful import.
+        Re-import even when the file and the reader are unchanged.
+    catalogue : Catalogue, optional
+        The catalogue (default: the package's).
 
     Returns
     -------
     ImportOutcome
-        ``failed`` outcomes leave the dataset's previous rows untouched.
+        ``imported`` outcomes say why in ``message`` (``"first import"``, ``"file changed"``, ``"importer
+        changed"``, ``"file and importer changed"``, ``"forced"``); ``failed`` outcomes leave the dataset's
+        previous rows untouched.
     """
     catalogue = catalogue or load_catalogue()
     ds = catalogue.dataset(dataset_id)
     path = config.source_dir / ds.mirror_path
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    digest = None
+    digest = fingerprint = None
     try:
         if not path.is_file():
             raise SourceError(
@@ -163,32 +213,38 @@ def import_dataset(store: Store, config: Config, dataset_id: str, *, force: bool
                 f"(now {config.source_dir}) or download it from {ds.download_url}."
             )
         digest = sha256_file(path)
+        fingerprint = _fingerprint(dataset_id, catalogue)
         last = store.latest_imports()
         prev = last[last["dataset"] == dataset_id]
-        if not force and not prev.empty and prev.iloc[0]["sha256"] == digest:
+        reason = _reason(prev, digest, fingerprint, force)
+        if reason is None:
             return ImportOutcome(dataset_id, str(path), "unchanged", int(prev.iloc[0]["rows"]))
         tables = _read(dataset_id, path, catalogue, config.source_dir, store)
         _check(dataset_id, path, tables, store, catalogue)
-        rows = store.replace_dataset(dataset_id, tables, file=str(path), sha256=digest, started=started)
+        rows = store.replace_dataset(dataset_id, tables, file=str(path), sha256=digest, started=started,
+                                     reader_fingerprint=fingerprint)
     except (SourceError, OSError, ValueError) as exc:
-        store.record_failure(dataset_id, str(path), digest, started, str(exc))
+        store.record_failure(dataset_id, str(path), digest, started, str(exc), reader_fingerprint=fingerprint)
         return ImportOutcome(dataset_id, str(path), "failed", 0, time.perf_counter() - t0, str(exc))
-    return ImportOutcome(dataset_id, str(path), "imported", rows, time.perf_counter() - t0)
+    return ImportOutcome(dataset_id, str(path), "imported", rows, time.perf_counter() - t0, reason)
 
 
 def import_all(config: Config, datasets: list[str] | None = None, *, force: bool = False) -> list[ImportOutcome]:
     """Import every dataset of the catalogue (or those named), in catalogue order.
 
+    Catalogue order puts the datasets that provide territories first, so that a dataset checked against the
+    territory table always sees the territories of this run (also when they were just re-imported).
+
     Returns
     -------
     list of ImportOutcome
-        One per dataset; the caller decides the exit code from the ``failed`` ones.
+        One per dataset, in catalogue order; the caller decides the exit code from the ``failed`` ones.
     """
     catalogue = load_catalogue()
-    ids = datasets or list(catalogue.datasets)
-    unknown = [d for d in ids if d not in catalogue.datasets]
+    unknown = [d for d in datasets or [] if d not in catalogue.datasets]
     if unknown:
         raise SourceError(f"unknown dataset(s) {unknown}; known: {', '.join(catalogue.datasets)}")
+    ids = [d for d in catalogue.datasets if not datasets or d in datasets]
     with Store(config.store_path) as store:
         store.set_priorities({k: v.priority for k, v in catalogue.datasets.items()})
         return [import_dataset(store, config, d, force=force, catalogue=catalogue) for d in ids]

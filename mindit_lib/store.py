@@ -54,8 +54,12 @@ SCHEMA = {
         dataset VARCHAR NOT NULL""",
     "import_run": """
         run_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, file VARCHAR, sha256 VARCHAR,
-        rows BIGINT, started TIMESTAMP, finished TIMESTAMP, status VARCHAR NOT NULL, message VARCHAR""",
+        rows BIGINT, started TIMESTAMP, finished TIMESTAMP, status VARCHAR NOT NULL, message VARCHAR,
+        reader_fingerprint VARCHAR""",
 }
+
+#: columns added since a store was first made: (table, column, type), added when a writable store opens
+ADDED_COLUMNS = [("import_run", "reader_fingerprint", "VARCHAR")]
 
 #: Columns of each table, in order (used to insert frames).
 COLUMNS = {name: [line.strip().split()[0] for line in ddl.split(",") if line.strip()]
@@ -110,6 +114,8 @@ class Store:
         else:
             for name, ddl in SCHEMA.items():
                 self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({ddl})")
+            for table, column, kind in ADDED_COLUMNS:  # upgrade a store made by an older version
+                self.con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -143,7 +149,7 @@ class Store:
             self.con.execute("COMMIT")
 
     def replace_dataset(self, dataset: str, tables: dict[str, pd.DataFrame], *, file: str,
-                        sha256: str, started: datetime) -> int:
+                        sha256: str, started: datetime, reader_fingerprint: str | None = None) -> int:
         """Replace every row a dataset owns, atomically, and record the import run.
 
         Parameters
@@ -156,6 +162,8 @@ class Store:
             The source file and its checksum, recorded in ``import_run``.
         started : datetime
             When the import started.
+        reader_fingerprint : str, optional
+            What determined the rows besides the file (see :mod:`mindit_lib.reader_fingerprint`), recorded too.
 
         Returns
         -------
@@ -177,20 +185,21 @@ class Store:
                 self.con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
                 self.con.unregister("_incoming")
                 rows += len(frame)
-            self._record_run(dataset, file, sha256, rows, started, "ok", "")
+            self._record_run(dataset, file, sha256, rows, started, "ok", "", reader_fingerprint)
         return rows
 
     def record_failure(self, dataset: str, file: str, sha256: str | None, started: datetime,
-                       message: str) -> None:
+                       message: str, *, reader_fingerprint: str | None = None) -> None:
         """Record a failed import (nothing else changes)."""
-        self._record_run(dataset, file, sha256, 0, started, "failed", message)
+        self._record_run(dataset, file, sha256, 0, started, "failed", message, reader_fingerprint)
 
     def _record_run(self, dataset: str, file: str, sha256: str | None, rows: int, started: datetime,
-                    status: str, message: str) -> None:
+                    status: str, message: str, reader_fingerprint: str | None) -> None:
+        columns = COLUMNS["import_run"]
         self.con.execute(
-            "INSERT INTO import_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO import_run ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [uuid.uuid4().hex, dataset, file, sha256, rows, started.replace(tzinfo=None),
-             datetime.now(UTC).replace(tzinfo=None), status, message],
+             datetime.now(UTC).replace(tzinfo=None), status, message, reader_fingerprint],
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -265,10 +274,14 @@ class Store:
             ORDER BY dataset""")
 
     def content_checksum(self) -> str:
-        """A checksum of what the store holds: the files behind the latest import of each dataset."""
-        runs = self.latest_imports()
-        text = "\n".join(f"{r.dataset}:{r.sha256}:{r.rows}" for r in runs.itertuples())
-        return hashlib.sha256(text.encode()).hexdigest()
+        """A checksum of what the store holds: the files behind the latest import of each dataset, and the
+        readers that imported them (so that a re-import by a changed importer changes it too)."""
+        lines = []
+        for r in self.latest_imports().itertuples():
+            fingerprint = getattr(r, "reader_fingerprint", None)  # absent or NULL in a store not yet upgraded
+            lines.append(f"{r.dataset}:{r.sha256}:{r.rows}" + (f":{fingerprint}" if isinstance(fingerprint, str)
+                                                                else ""))
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     def set_priorities(self, priorities: dict[str, int]) -> None:
         """Write the catalogue's dataset priorities (used by :meth:`observations`)."""
