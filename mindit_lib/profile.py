@@ -293,15 +293,12 @@ class Figures:
         ind = self.catalogue.indicator(indicator_id)
         wanted = None if periods is None else {int(p) for p in periods}
         if ind.kind == "base":
-            prov = self._provenance().get(ind.id)
-            if prov is not None and territories is not None:
-                members = self.membership[self.membership["refnis"].isin(list(territories))]["commune"]
-                prov = prov[prov["refnis"].isin(members)]
-            if prov is not None and wanted is not None:
-                prov = prov[prov["period"].isin(wanted)]
-            if prov is None or prov.empty:
+            index = self._provenance_index(ind.id)
+            members = None if territories is None else self._members(tuple(territories))
+            found = {d for period, by_dataset in index.items() if wanted is None or period in wanted
+                     for d, communes in by_dataset.items() if members is None or not communes.isdisjoint(members)}
+            if not found:
                 return list(ind.datasets)
-            found = set(prov["dataset"])
             return [d for d in ind.datasets if d in found] + sorted(found - set(ind.datasets))
 
         def shifted(offset: int) -> set[int] | None:
@@ -372,6 +369,26 @@ class Figures:
     def dataset_citation(self, dataset_id: str, *, url: bool = False) -> str:
         """A dataset cited with its licence and import day (see :meth:`Catalogue.dataset_citation`)."""
         return self.catalogue.dataset_citation(dataset_id, self.consulted(dataset_id), url=url)
+
+    def _provenance_index(self, indicator_id: str) -> dict[int, dict[str, frozenset[str]]]:
+        """period → dataset → communes it gave values for (built once per indicator)."""
+        key = ("provenance_index", indicator_id)
+        if key not in self.memo:
+            prov = self._provenance().get(indicator_id)
+            index: dict[int, dict[str, frozenset[str]]] = {}
+            if prov is not None:
+                for (period, dataset), part in prov.groupby(["period", "dataset"], sort=False):
+                    index.setdefault(int(period), {})[dataset] = frozenset(part["refnis"])
+            self.memo[key] = index
+        return self.memo[key]
+
+    def _members(self, territories: tuple[str, ...]) -> frozenset[str]:
+        """The communes of some territories (each territory's own communes; a commune is its own)."""
+        key = ("members", territories)
+        if key not in self.memo:
+            rows = self.membership[self.membership["refnis"].isin(list(territories))]
+            self.memo[key] = frozenset(rows["commune"])
+        return self.memo[key]
 
     def _provenance(self) -> dict[str, pd.DataFrame]:
         if ("provenance",) not in self.memo:
