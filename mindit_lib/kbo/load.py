@@ -1,0 +1,272 @@
+"""Load a KBO extract into DuckDB: a full extract replaces the KBO tables, an update extract applies its
+deletes then its inserts (Cookbook R018.00 §1.5.2). Either lands whole, with its ``import_run`` and
+``kbo_extract`` rows, or not at all (one transaction; a failure is recorded and nothing else changes)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from mindit_lib.kbo.extract import Extract, KboFormatError, first_bad_line, open_extract, unpack
+from mindit_lib.kbo.layout import DATA_FILES, FILES, KboFile, snake
+from mindit_lib.kbo.schema import DATE_FORMAT, ensure_schema, read_csv_sql
+from mindit_lib.store import SCHEMA, sha256_file
+
+DATASET = "bce_kbo"
+#: files whose key is unique (one line per entity)
+UNIQUE_KEY = {"enterprise": "EnterpriseNumber", "establishment": "EstablishmentNumber", "branch": "Id"}
+
+
+@dataclass
+class KboImportReport:
+    """What an import did.
+
+    Attributes
+    ----------
+    rows : dict
+        Full extract: rows per file. Update: rows inserted per file.
+    deleted : dict
+        Update: rows deleted per file (the rows of the entities named in ``<file>_delete.csv``).
+    unparsable_dates : dict
+        ``file.Column`` → (count, first example) of non-empty values that are not ``dd-mm-yyyy`` dates
+        (kept as text in ``<col>_raw``, NULL as dates).
+    cessations : dict
+        Update: enterprises / establishments deleted and not inserted again.
+    """
+
+    source: str
+    kind: str
+    extract_number: int
+    snapshot_date: date
+    rows: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    unparsable_dates: dict[str, tuple[int, str]] = field(default_factory=dict)
+    cessations: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        """Rows written plus rows deleted."""
+        return sum(self.rows.values()) + sum(self.deleted.values())
+
+    def summary(self) -> str:
+        """One paragraph in French for the CLI and ``import_run.message``."""
+        parts = [f"extrait BCE n° {self.extract_number} ({self.kind}, photographie du "
+                 f"{self.snapshot_date:%d/%m/%Y})"]
+        parts.append("lignes : " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
+        if self.deleted:
+            parts.append("supprimées : " + ", ".join(f"{k} {v}" for k, v in self.deleted.items()))
+        if self.cessations:
+            parts.append("cessations : " + ", ".join(f"{k} {v}" for k, v in self.cessations.items()))
+        if self.unparsable_dates:
+            parts.append("dates illisibles (laissées vides) : " + ", ".join(
+                f"{k} {n} (ex. {ex!r})" for k, (n, ex) in self.unparsable_dates.items()))
+        return " ; ".join(parts) + "."
+
+
+def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdir: Path | None = None
+                   ) -> KboImportReport:
+    """Import a full or update KBO Open Data extract (zip or folder) into the store's connection.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A writable connection to the store (``Store.con``); no transaction may be open.
+    source : str or Path
+        ``KboOpenData_<nr>_<year>_<month>_Full.zip`` / ``_Update.zip`` or a folder of its CSV files.
+    workdir : Path, optional
+        Where to unpack the zip (a temporary folder by default, removed afterwards).
+
+    Returns
+    -------
+    KboImportReport
+
+    Raises
+    ------
+    KboFormatError
+        The extract is not as documented (file and line named), an update comes before any full extract or
+        was already applied. The store is left as it was; the failure is recorded in ``import_run``.
+    """
+    source = Path(source)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    digest = None
+    try:
+        digest = _digest(source)
+        with tempfile.TemporaryDirectory(prefix="kbo-", dir=workdir) as tmp:
+            extract = open_extract(unpack(source, Path(tmp)), source)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                ensure_schema(con)
+                report = (_load_full if extract.kind == "full" else _apply_update)(con, extract)
+                report.seconds = time.perf_counter() - t0
+                _record(con, extract, report, digest, started)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+    except duckdb.Error as exc:
+        _record_failure(con, source, digest, started, str(exc))
+        raise KboFormatError(f"{source}: {exc}") from None
+    except (KboFormatError, OSError) as exc:
+        _record_failure(con, source, digest, started, str(exc))
+        raise
+    return report
+
+
+def _digest(source: Path) -> str | None:
+    if source.is_file():
+        return sha256_file(source)
+    if source.is_dir():  # a folder: its files' names and sizes and meta.csv's content
+        digest = hashlib.sha256()
+        for path in sorted(source.glob("*")):
+            digest.update(f"{path.name}:{path.stat().st_size}\n".encode())
+            if path.name.lower() == "meta.csv":
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
+    return None
+
+
+def _load_full(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImportReport:
+    report = KboImportReport(str(extract.source), "full", extract.number, extract.snapshot_date)
+    for spec in FILES.values():
+        path = extract.files.get(spec.name)
+        if path is None:  # an optional file absent from this extract: its table is emptied
+            con.execute(f"DELETE FROM {spec.table}")
+            report.rows[spec.name] = 0
+            continue
+        report.rows[spec.name] = _replace(con, spec, path, report)
+    return report
+
+
+def _apply_update(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImportReport:
+    last = con.execute("SELECT max(extract_number), count_if(extract_type = 'full') FROM kbo_extract").fetchone()
+    if not last[1]:
+        raise KboFormatError(f"{extract.source}: update extract n° {extract.number} but no full extract was imported "
+                             "yet: import the latest KboOpenData_…_Full.zip first, then the updates that follow it.")
+    if extract.number <= last[0]:
+        raise KboFormatError(f"{extract.source}: update extract n° {extract.number} is not newer than the last "
+                             f"extract applied (n° {last[0]}): it was already applied or comes from before it.")
+    report = KboImportReport(str(extract.source), "update", extract.number, extract.snapshot_date)
+    report.rows["code"] = _replace(con, FILES["code"], extract.files["code"], report)
+    staged = []
+    for name in DATA_FILES:  # stage and check every file before changing anything
+        spec = FILES[name]
+        if f"{name}_insert" not in extract.files:
+            continue
+        delete_path, insert_path = extract.files[f"{name}_delete"], extract.files[f"{name}_insert"]
+        key_spec = KboFile(f"{name}_delete", (spec.key,), None, mandatory=(spec.key,),
+                           patterns=tuple(p for p in spec.patterns if p[0] == spec.key))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _kbo_del_{name} AS SELECT * FROM {_csv(delete_path, (spec.key,))}")
+        _check(con, f"_kbo_del_{name}", key_spec, delete_path, report)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _kbo_ins_{name} AS SELECT * FROM {_csv(insert_path, spec.columns)}")
+        _check(con, f"_kbo_ins_{name}", spec, insert_path, report, label=f"{name}_insert")
+        staged.append(spec)
+    for kind in ("enterprise", "establishment"):
+        if any(s.name == kind for s in staged):
+            report.cessations[kind] = _record_cessations(con, kind, extract)
+    for spec in staged:
+        key = snake(spec.key)
+        report.deleted[spec.name] = con.execute(
+            f"DELETE FROM {spec.table} WHERE {key} IN (SELECT {key} FROM _kbo_del_{spec.name})").fetchone()[0]
+        report.rows[spec.name] = con.execute(
+            f"INSERT INTO {spec.table} SELECT * FROM _kbo_ins_{spec.name}").fetchone()[0]
+        con.execute(f"DROP TABLE _kbo_del_{spec.name}")
+        con.execute(f"DROP TABLE _kbo_ins_{spec.name}")
+    return report
+
+
+def _record_cessations(con: duckdb.DuckDBPyConnection, kind: str, extract: Extract) -> int:
+    """Entities of ``kind`` deleted and not inserted again: ceased since the previous extract."""
+    key = "enterprise_number" if kind == "enterprise" else "establishment_number"
+    ent_type = "e.type_of_enterprise" if kind == "enterprise" else "NULL"
+    return con.execute(f"""
+        INSERT INTO kbo_cessation (kind, entity_number, extract_number, snapshot_date, start_date,
+                                   type_of_enterprise)
+        SELECT '{kind}', d.{key}, ?, ?, e.start_date, {ent_type}
+        FROM _kbo_del_{kind} d LEFT JOIN kbo_{kind}_v e ON e.{key} = d.{key}
+        WHERE d.{key} NOT IN (SELECT {key} FROM _kbo_ins_{kind})""",
+                       [extract.number, extract.snapshot_date]).fetchone()[0]
+
+
+def _replace(con: duckdb.DuckDBPyConnection, spec: KboFile, path: Path, report: KboImportReport) -> int:
+    """Replace a table by a file's rows (checked); returns the rows."""
+    con.execute(f"CREATE OR REPLACE TABLE {spec.table} AS SELECT * FROM {_csv(path, spec.columns)}")
+    return _check(con, spec.table, spec, path, report)
+
+
+def _csv(path: Path, columns: tuple[str, ...]) -> str:
+    return read_csv_sql(str(path), columns)
+
+
+def _check(con: duckdb.DuckDBPyConnection, table: str, spec: KboFile, path: Path, report: KboImportReport,
+           label: str | None = None) -> int:
+    """Check a loaded file against its documented layout; count its unparsable dates. Returns its rows."""
+    checks = ["count(*)"]
+    tests = []
+    for column in spec.mandatory:
+        checks.append(f"count_if(NULLIF(trim({snake(column)}), '') IS NULL)")
+        tests.append((column, "is empty but mandatory", lambda row, c=column: bool((row.get(c) or "").strip())))
+    for column, pattern in spec.patterns:
+        checks.append(f"count_if(NULLIF(trim({snake(column)}), '') IS NOT NULL "
+                      f"AND NOT regexp_full_match({snake(column)}, '{pattern}'))")
+        tests.append((column, f"does not match the documented format {pattern}",
+                      lambda row, c=column, p=pattern: not (row.get(c) or "").strip()
+                      or re.fullmatch(p, row[c]) is not None))
+    if spec.name in UNIQUE_KEY:
+        key = UNIQUE_KEY[spec.name]
+        checks.append(f"count(*) - count(DISTINCT {snake(key)})")
+        seen: set[str] = set()
+        tests.append((key, "appears twice", lambda row, c=key: not (row[c] in seen or seen.add(row[c]))))
+    for column in spec.dates:
+        col = snake(column)
+        checks.append(f"count_if(NULLIF(trim({col}), '') IS NOT NULL AND try_strptime(trim({col}), '{DATE_FORMAT}') "
+                      f"IS NULL)")
+        checks.append(f"min({col}) FILTER (WHERE NULLIF(trim({col}), '') IS NOT NULL "
+                      f"AND try_strptime(trim({col}), '{DATE_FORMAT}') IS NULL)")
+    values = con.execute(f"SELECT {', '.join(checks)} FROM {table}").fetchone()
+    rows, faults, dates = values[0], values[1:1 + len(tests)], values[1 + len(tests):]
+    for (column, problem, test), count in zip(tests, faults, strict=True):
+        if count:
+            found = first_bad_line(path, test)
+            where = f"line {found[0]}: " if found else ""
+            shown = repr(found[1].get(column)) if found else ""
+            raise KboFormatError(f"{path}: {where}{column} {shown} {problem} ({count} row(s) in all; Cookbook KBO "
+                                 f"Open data R018.00 §2). Download the extract again or report it to the KBO.")
+    for i, column in enumerate(spec.dates):
+        count, example = dates[2 * i], dates[2 * i + 1]
+        if count:
+            report.unparsable_dates[f"{label or spec.name}.{column}"] = (int(count), example)
+    return int(rows)
+
+
+def _record(con: duckdb.DuckDBPyConnection, extract: Extract, report: KboImportReport, digest: str | None,
+            started: datetime) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("INSERT INTO kbo_extract VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [extract.number, extract.kind, extract.snapshot_date, extract.meta.get("ExtractTimestamp"),
+                 extract.meta.get("Version"), str(extract.source), digest, now, report.total_rows,
+                 sum(n for n, _ in report.unparsable_dates.values()), report.summary()])
+    _insert_run(con, str(extract.source), digest, report.total_rows, started, "ok", report.summary())
+
+
+def _record_failure(con: duckdb.DuckDBPyConnection, source: Path, digest: str | None, started: datetime,
+                    message: str) -> None:
+    con.execute(f"CREATE TABLE IF NOT EXISTS import_run ({SCHEMA['import_run']})")
+    _insert_run(con, str(source), digest, 0, started, "failed", message)
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, file: str, digest: str | None, rows: int, started: datetime,
+                status: str, message: str) -> None:
+    con.execute("INSERT INTO import_run (run_id, dataset, file, sha256, rows, started, finished, status, message) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [uuid.uuid4().hex, DATASET, file, digest, rows, started.replace(tzinfo=None),
+                 datetime.now(UTC).replace(tzinfo=None), status, message])
