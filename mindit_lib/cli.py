@@ -56,7 +56,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     config = _config(args)
     with Store(config.store_path, read_only=True) as store:
-        from mindit_lib.store_status import coverage, dataset_lines
+        from mindit_lib.store_status import coverage, dataset_lines, province_gaps
         from mindit_lib.territories import Territories
 
         for line in dataset_lines(store, load_catalogue()):
@@ -65,6 +65,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         province = territories.get(config.province)
         own = [t.refnis for t in territories.communes_of(province.refnis)]
         cov = coverage(store, territories, own)
+        gaps = province_gaps(store, territories, own)
         print(f"\n{'indicator':<40} years      communes with a value, first → last year (code list of the "
               f"communes: 2011 = 589, 2019 = 581, 2025 = 565) ({province.display_name}: {len(own)} communes)")
         for ind, rows in cov.groupby("indicator_id"):
@@ -72,6 +73,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             lists = " → ".join(dict.fromkeys(rows["lists"]))
             print(f"{ind:<40} {first.period}–{last.period}  Belgium {first.all_communes} → {last.all_communes} "
                   f"(lists {lists}), province {first.province_communes} → {last.province_communes}")
+            if ind in gaps:
+                print(f"{'':<40} {gaps[ind]}")
     return 0
 
 

@@ -63,3 +63,35 @@ def coverage(store: Store, territories: Territories, communes: list[str]) -> pd.
         lists = "/".join(str(y) for y in years) if dates else "MIXED"
         rows.append((ind, int(period), len(codes), len(codes & own), lists))
     return pd.DataFrame(rows, columns=["indicator_id", "period", "all_communes", "province_communes", "lists"])
+
+
+STATUS_WHY = {"not_published": "non publié par la source", "confidential": "confidentiel",
+              "provisional": "provisoire, sans valeur"}
+
+
+def province_gaps(store: Store, territories: Territories, communes: list[str]) -> dict[str, str]:
+    """Per indicator whose latest year misses some of ``communes``: which ones and why, as one line of text.
+
+    "Why" is the observation's status when the source has a row without a value (not published,
+    confidential…), else "absent du fichier" (the source has no row for that commune and year).
+    """
+    own = list(communes)
+    rows = store.query("""
+        SELECT indicator_id, period, refnis, max(value) AS value, min(status) AS status
+        FROM observation WHERE refnis IN (SELECT unnest(?)) AND sex IS NULL AND age IS NULL
+        GROUP BY 1, 2, 3""", [own])
+    lines: dict[str, str] = {}
+    for ind, part in rows.groupby("indicator_id"):
+        last = int(part["period"].max())
+        latest = part[part["period"] == last].set_index("refnis")
+        with_value = set(latest.index[latest["value"].notna()])
+        missing = [c for c in own if c not in with_value]
+        if not missing:
+            continue
+        why = []
+        for code in missing:
+            reason = (STATUS_WHY.get(latest.at[code, "status"], latest.at[code, "status"]) if code in latest.index
+                      else "absent du fichier")
+            why.append(f"{territories.get(code).display_name} ({code}) : {reason}")
+        lines[ind] = f"missing in {last}: " + "; ".join(why)
+    return lines
