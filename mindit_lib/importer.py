@@ -41,10 +41,11 @@ BUILTIN_IMPORTERS = {
     "boundaries_statbel": lambda path, ctx: boundaries.read_statbel_boundaries(path),
     "boundaries_web": lambda path, ctx: boundaries.read_web_boundaries(path),
     "refnis_names": lambda path, ctx: boundaries.read_refnis_names(path),
-    "population_struct": lambda path, ctx: population.read_population_structure(path),
-    "fiscal_statbel": lambda path, ctx: fiscal.read_fiscal_income(path),
+    "population_struct": lambda path, ctx: population.read_population_structure(path, ctx=ctx),
+    "fiscal_statbel": lambda path, ctx: fiscal.read_fiscal_income(path, ctx=ctx),
     "tidy_observations": lambda path, ctx: tidy.read_tidy_observations(
-        path, set(ctx.indicators), {k: v.reference_date_rule for k, v in ctx.indicators.items()}),
+        path, set(ctx.indicators), {k: v.reference_date_rule for k, v in ctx.indicators.items()},
+        {k for k, v in ctx.indicators.items() if v.aggregation == "sum"}, ctx),
 }
 
 #: the module of each builtin reader (its code is part of the dataset's reader fingerprint)

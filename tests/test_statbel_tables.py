@@ -3,10 +3,13 @@ counted twice."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from mindit_lib.sources import building_permits, building_stock, establishment_units, households, land_use
 from mindit_lib.sources.base import SourceError
+from mindit_lib.store import Store
 from mindit_lib.testing import write_text
 from tests.conftest import read_csv_rows
 
@@ -105,11 +108,17 @@ PERMITS_HEADER = ("REFNIS,CD_YEAR,CD_PERIOD,MS_BUILDING_RES_NEW,MS_DWELLING_RES_
                   "MS_SINGLE_HOUSE_RES_NEW,MS_BUILDING_RES_RENOVATION,CD_REFNIS_LEVEL")
 
 
-def test_permits_annual_row_only_once_with_months_and_higher_levels(tmp_path):
+def test_permits_annual_row_only_once_with_months_and_higher_levels(tmp_path, config):
     rows = ["62063,2023,0,63,277,236,41,100,5"]
     rows += [f"62063,2023,{m},5,{20 + m},10,1,8,5" for m in range(1, 13)]
-    rows += ["60000,2023,0,900,2500,1500,1000,3000,3",     # province row: left out
-             "62063,2024,0,10,12,2,10,5,5", "62063,2024,1,10,12,2,10,5,5"]  # partial year: provisional
+    rows += ["62063,2024,0,10,12,2,10,5,5", "62063,2024,1,10,12,2,10,5,5"]  # partial year: provisional
+    province = "60000,2023,0,900,2500,1500,1000,3000,3"
+    path = write_text(tmp_path / "permits.csv", "\n".join([PERMITS_HEADER, *rows, province]) + "\n")
+    # a province row is never added to the communes: it is checked against them (here 1 of its 84 communes)
+    with Store(config.store_path, read_only=True) as store, pytest.raises(
+            SourceError, match=r"60000 Province de Liège \(year 2023, period 0, measure MS_BUILDING_RES_NEW\): "
+                               r"official 900, recomputed 63 from 1 of its 84 communes"):
+        building_permits.read(path, SimpleNamespace(store=store))
     path = write_text(tmp_path / "permits.csv", "\n".join([PERMITS_HEADER, *rows]) + "\n")
     obs = building_permits.read(path)["observation"]
     dwell = obs[obs["indicator_id"] == "PERMITS_RES_NEW_DWELLINGS"].set_index("period")
@@ -147,20 +156,25 @@ def test_building_stock_province_recomputed_equals_the_files_province_row(raw, f
     assert value == sum(float(r["MS_VALUE"]) for r in rows)
 
 
-def test_building_stock_keeps_level_5_only(tmp_path):
+def test_building_stock_keeps_level_5_only(tmp_path, config):
     header = "CD_YEAR,CD_REFNIS,CD_REFNIS_LVL,CD_STAT_TYPE,CD_BUILDING_TYPE,MS_VALUE"
     rows = []
-    for code, level, n in [("01000", 1, 1000), ("03000", 2, 500), ("60000", 3, 300), ("62000", 4, 100),
-                           ("62063", 5, 10)]:
+    for code, level, n in [("62000", 4, 100), ("62063", 5, 10)]:
         rows += [f"2025,{code},{level},T1,R{k},{n}" for k in range(1, 7)]
         rows += [f"2025,{code},{level},T8,R{k},{2 * n}" for k in range(1, 7)]
         rows += [f"2025,{code},{level},T5,R1,{n}"]
-    path = write_text(tmp_path / "stock.csv", "\n".join([header, *rows]) + "\n")
+    path = write_text(tmp_path / "stock.csv", "\n".join(header.split("\n") + rows[13:]) + "\n")
     obs = building_stock.read(path)["observation"].set_index("indicator_id")
     assert list(obs["refnis"].unique()) == ["62063"]
     assert obs.loc["BUILDING_STOCK_BUILDINGS", "value"] == 60
     assert obs.loc["BUILDING_STOCK_DWELLINGS", "value"] == 120
     assert str(obs.loc["BUILDING_STOCK_BUILDINGS", "reference_date"]) == "2025-01-01"
+    # an arrondissement row is not added to the communes: it is checked against them (here 1 of 24 communes)
+    path = write_text(tmp_path / "stock.csv", "\n".join([header, *rows]) + "\n")
+    with Store(config.store_path, read_only=True) as store, pytest.raises(
+            SourceError, match=r"stock\.csv: 13 official aggregate value\(s\) differ .* 62000 Arrondissement de "
+                               r"Liège \(year 2025, stat T1, btype R1\): official 100, recomputed 10 from 1 of its 24"):
+        building_stock.read(path, SimpleNamespace(store=store))
 
 
 # --- private households --------------------------------------------------------------------------------
@@ -179,7 +193,7 @@ def test_households_liege_total_and_one_person(raw, figures):
 
 def test_households_codes_stay_strings(tmp_path):
     header = ("CD_REFNIS,municipality_nl,household_type_nl,household_size_nl,n_private_households")
-    rows = ["01001,X,Huishouden zonder familiekern,1 persoon,5.0", "01001,X,,,12.0", ",,,,99.0"]
+    rows = ["01001,X,Huishouden zonder familiekern,1 persoon,5.0", "01001,X,,,12.0"]
     path = write_text(tmp_path / "h.csv", "\n".join([header, *rows]) + "\n")
     obs = households.read(path)["observation"].set_index("indicator_id")
     assert list(obs["refnis"]) == ["01001", "01001"]
@@ -214,11 +228,16 @@ def test_establishment_units_skip_aggregates_and_refuse_conflicts(tmp_path):
         establishment_units.read(path)
 
 
-def test_statbel_tables_import_quickly(data_dir):
-    import time
-
-    for module, name in [(land_use, LAND_USE), (building_permits, PERMITS), (building_stock, STOCK),
-                         (households, HOUSEHOLDS), (establishment_units, UNITS)]:
-        start = time.perf_counter()
-        module.read(data_dir / STATBEL / name)
-        assert time.perf_counter() - start < 3.0, name
+def test_statbel_tables_read_with_their_official_aggregates_checked(data_dir, config, figures):
+    """Each real table reads with the store's hierarchy (its aggregate rows, where it has any, agree with its
+    communes) and gives a value for each of the province's 84 communes. Speed is measured by
+    benchmarks/imports.py, not here."""
+    province = {t.refnis for t in figures.territories.communes_of("60000")}
+    assert len(province) == 84
+    with Store(config.store_path, read_only=True) as store:
+        ctx = SimpleNamespace(store=store)  # the hierarchy the official aggregate rows are checked with
+        for module, name in [(land_use, LAND_USE), (building_permits, PERMITS), (building_stock, STOCK),
+                             (households, HOUSEHOLDS), (establishment_units, UNITS)]:
+            obs = module.read(data_dir / STATBEL / name, ctx)["observation"]
+            assert province <= set(obs["refnis"]), name
+            assert not obs["refnis"].str.endswith("000").any(), name  # aggregates never become observations

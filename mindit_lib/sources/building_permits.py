@@ -2,14 +2,23 @@
 
 One row per commune, year and period: ``CD_PERIOD`` 0 is the annual total, 1…12 the months. Only the annual
 rows are kept (months are never added to them); a year with fewer than 12 months published is provisional.
+
+The mirror's file holds commune rows only (``CD_REFNIS_LEVEL`` 5 on all 222,610 rows): it has no official
+aggregate. Statbel's own release also publishes arrondissement, province, region and Belgium rows; when a file
+has rows of another level, each of their values (every measure, year and period) is checked at import against
+the sum of the communes of the file's commune list with the store's hierarchy, exactly, and any difference stops
+the import (:mod:`mindit_lib.aggregate_checks`). An empty (unpublished) official cell must have only empty
+commune cells under it, and the reverse; a partly published sum is reported, not accepted.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from mindit_lib.aggregate_checks import check_aggregates, store_territories
 from mindit_lib.sources.base import SourceError, numeric_column, read_table, reference_date, refnis_column, whole_column
 
 MEASURES = {
@@ -54,6 +63,13 @@ def read(path: Path, ctx=None) -> dict[str, pd.DataFrame]:
         raise SourceError(f"{path}: CD_YEAR must be a year and CD_PERIOD 0 (year) or 1…12 (month).")
     commune = (level == 5).to_numpy()
     refnis = refnis_column(frame["REFNIS"], path, "REFNIS")
+    if not commune.all():
+        cells = pd.concat([pd.DataFrame({"refnis": refnis.to_numpy(), "year": year.astype(int).to_numpy(),
+                                         "period": period.astype(int).to_numpy(), "measure": column,
+                                         "value": numeric_column(frame[column], path, column).to_numpy()})
+                           for column in MEASURES], ignore_index=True)
+        upper = np.tile(~commune, len(MEASURES))
+        check_aggregates(path, cells[upper], cells[~upper], store_territories(ctx, path), ["year", "period", "measure"])
     annual = commune & (period == 0).to_numpy()
     if not annual.any():
         raise SourceError(f"{path}: no annual row (CD_PERIOD = 0) for any commune; the layout has changed.")

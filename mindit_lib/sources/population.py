@@ -1,4 +1,9 @@
-"""Statbel population structure (by sex and single year of age) — ``TF_SOC_POP_STRUCT``."""
+"""Statbel population structure (by sex and single year of age) — ``TF_SOC_POP_STRUCT``.
+
+The mirror's files (PROVENANCE 2a, 2b) hold commune rows only (589 and 84 codes, none of an arrondissement,
+province, region or Belgium), so they have no official aggregate to check; rows of such codes in another
+release are checked against their communes at import (see :func:`read_population_structure`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mindit_lib.aggregate_checks import check_aggregates, is_aggregate_code, store_territories
 from mindit_lib.sources.base import SourceError, numeric_column, read_table, refnis_column
 
 #: Column names used by the layouts seen: the collector's CSV (2a, 2b) and Statbel's own TXT release.
@@ -15,7 +21,7 @@ ALIASES = {"CD_MUNTY_REFNIS": "CD_REFNIS"}
 AGE_BANDS = {"POPULATION_AGE_0_14": (0, 14), "POPULATION_AGE_15_64": (15, 64), "POPULATION_AGE_65_PLUS": (65, 999)}
 
 
-def read_population_structure(path: str | Path, year: int | None = None) -> dict[str, pd.DataFrame]:
+def read_population_structure(path: str | Path, year: int | None = None, ctx=None) -> dict[str, pd.DataFrame]:
     """Read a population-structure file into tidy observations.
 
     Works for the mirror's CSVs (``CD_YEAR`` column; extra breakdowns such as nationality and civil
@@ -28,6 +34,13 @@ def read_population_structure(path: str | Path, year: int | None = None) -> dict
         The file.
     year : int, optional
         Year of the population (1 January) when the file has no ``CD_YEAR`` column.
+    ctx : ImportContext, optional
+        Gives the store's territory hierarchy; needed only when the file holds aggregate rows.
+
+    Aggregate rows (codes of arrondissements, provinces, regions or Belgium; the mirror's files have none, a
+    Statbel release may) do not become observations: each of their values per year, sex and age is checked
+    against the sum of the communes of the file's commune list, exactly (absent rows are zeros in this sparse
+    table), and any difference stops the import (:mod:`mindit_lib.aggregate_checks`).
 
     Returns
     -------
@@ -59,9 +72,13 @@ def read_population_structure(path: str | Path, year: int | None = None) -> dict
         raise SourceError(f"{path}: MS_POPULATION must be whole, non-negative counts.")
     tidy = pd.DataFrame({"refnis": refnis.values, "period": yr.astype(int).values, "sex": sex.values,
                          "age": age.astype(int).values, "value": pop.values})
-    # Only communes (level 5): Statbel codes ending in 000 are arrondissement or higher aggregates.
-    tidy = tidy[~tidy["refnis"].str.endswith("000")]
     detail = tidy.groupby(["refnis", "period", "sex", "age"], as_index=False)["value"].sum()
+    # Only communes (level 5) become observations; aggregate rows are checked against them.
+    upper = is_aggregate_code(detail["refnis"])
+    if upper.any():
+        check_aggregates(path, detail[upper], detail[~upper], store_territories(ctx, path),
+                         ["period", "sex", "age"], sparse=True)
+        detail = detail[~upper].reset_index(drop=True)
     detail["indicator_id"] = "POPULATION_SEX_AGE"
     totals = [detail.groupby(["refnis", "period"], as_index=False)["value"].sum()
               .assign(indicator_id="POPULATION_BY_COMMUNE")]
