@@ -70,7 +70,8 @@ def test_german_labels_for_german_speaking_users(figures):
     assert access.UserContext("b", frozenset({"commune-63013"})).language == "de"
 
 
-def test_portrait_is_the_report_notebook_for_the_chosen_commune(figures):
+def test_portrait_is_the_report_notebook_for_the_chosen_commune(figures, config, monkeypatch):
+    monkeypatch.setenv("MINDIT_STORE", str(config.store_path))  # the report's cells read the configured store
     cells = ma_commune.report_cells()
     report = nbformat.read(ma_commune.REPORT_NOTEBOOK, as_version=4)
     titles = [line for c in report.cells if c.cell_type == "markdown" for line in c.source.splitlines()
