@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 
 from mindit_lib.kbo.extract import Extract, KboFormatError, first_bad_line, open_extract, unpack
+from mindit_lib.kbo.geography import RESOLUTIONS, KboReferenceError, geography_report, locate_addresses, locate_entities
 from mindit_lib.kbo.layout import DATA_FILES, FILES, KboFile, snake
 from mindit_lib.kbo.schema import DATE_FORMAT, ensure_schema, read_csv_sql
+from mindit_lib.kbo.sector import main_activities
 from mindit_lib.store import SCHEMA, sha256_file
 
 DATASET = "bce_kbo"
@@ -50,6 +52,7 @@ class KboImportReport:
     deleted: dict[str, int] = field(default_factory=dict)
     unparsable_dates: dict[str, tuple[int, str]] = field(default_factory=dict)
     cessations: dict[str, int] = field(default_factory=dict)
+    geography: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -69,11 +72,17 @@ class KboImportReport:
         if self.unparsable_dates:
             parts.append("dates illisibles (laissées vides) : " + ", ".join(
                 f"{k} {n} (ex. {ex!r})" for k, (n, ex) in self.unparsable_dates.items()))
+        if self.geography:
+            addresses = self.geography["addresses"]
+            unresolved = {k: v for k, v in addresses.items() if k not in ("postal_code", "name")}
+            parts.append(f"adresses localisées : {addresses.get('postal_code', 0) + addresses.get('name', 0)}"
+                         + (" ; non localisées : " + ", ".join(f"{RESOLUTIONS[k]} {v}" for k, v in
+                                                             sorted(unresolved.items())) if unresolved else ""))
         return " ; ".join(parts) + "."
 
 
-def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdir: Path | None = None
-                   ) -> KboImportReport:
+def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdir: Path | None = None,
+                   derive: bool = True) -> KboImportReport:
     """Import a full or update KBO Open Data extract (zip or folder) into the store's connection.
 
     Parameters
@@ -84,6 +93,10 @@ def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdi
         ``KboOpenData_<nr>_<year>_<month>_Full.zip`` / ``_Update.zip`` or a folder of its CSV files.
     workdir : Path, optional
         Where to unpack the zip (a temporary folder by default, removed afterwards).
+    derive : bool
+        Also locate every entity in a commune and choose its main NACE code (``kbo_address_commune``,
+        ``kbo_location``, ``kbo_main_activity``), in the same transaction; needs the store's ``postal_code``
+        and ``nace_label`` reference tables.
 
     Returns
     -------
@@ -94,6 +107,8 @@ def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdi
     KboFormatError
         The extract is not as documented (file and line named), an update comes before any full extract or
         was already applied. The store is left as it was; the failure is recorded in ``import_run``.
+    KboReferenceError
+        ``derive`` and a reference table is missing (the message says what to import).
     """
     source = Path(source)
     started = datetime.now(UTC)
@@ -107,6 +122,9 @@ def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdi
             try:
                 ensure_schema(con)
                 report = (_load_full if extract.kind == "full" else _apply_update)(con, extract)
+                if derive:
+                    derive_tables(con, extract.snapshot_date)
+                    report.geography = geography_report(con)
                 report.seconds = time.perf_counter() - t0
                 _record(con, extract, report, digest, started)
             except BaseException:
@@ -116,7 +134,7 @@ def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdi
     except duckdb.Error as exc:
         _record_failure(con, source, digest, started, str(exc))
         raise KboFormatError(f"{source}: {exc}") from None
-    except (KboFormatError, OSError) as exc:
+    except (KboFormatError, KboReferenceError, OSError) as exc:
         _record_failure(con, source, digest, started, str(exc))
         raise
     return report
@@ -184,15 +202,27 @@ def _apply_update(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImport
     return report
 
 
+def derive_tables(con: duckdb.DuckDBPyConnection, snapshot: date) -> None:
+    """Geography and sector of every entity (see :mod:`mindit_lib.kbo.geography`, :mod:`mindit_lib.kbo.sector`)."""
+    locate_addresses(con, snapshot)
+    locate_entities(con)
+    main_activities(con)
+
+
 def _record_cessations(con: duckdb.DuckDBPyConnection, kind: str, extract: Extract) -> int:
-    """Entities of ``kind`` deleted and not inserted again: ceased since the previous extract."""
+    """Entities of ``kind`` deleted and not inserted again: ceased since the previous extract. Where they were
+    and their main activity are taken from the previous extract's derivations, before anything is deleted."""
     key = "enterprise_number" if kind == "enterprise" else "establishment_number"
     ent_type = "e.type_of_enterprise" if kind == "enterprise" else "NULL"
+    tables = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+    derived = {"kbo_location", "kbo_main_activity"} <= tables
+    place = "l.refnis, m.nace_version, m.nace_code" if derived else "NULL, NULL, NULL"
+    joins = (f"LEFT JOIN kbo_location l ON l.kind = '{kind}' AND l.entity_number = d.{key} "
+             f"LEFT JOIN kbo_main_activity m ON m.entity_number = d.{key}") if derived else ""
     return con.execute(f"""
-        INSERT INTO kbo_cessation (kind, entity_number, extract_number, snapshot_date, start_date,
-                                   type_of_enterprise)
-        SELECT '{kind}', d.{key}, ?, ?, e.start_date, {ent_type}
-        FROM _kbo_del_{kind} d LEFT JOIN kbo_{kind}_v e ON e.{key} = d.{key}
+        INSERT INTO kbo_cessation
+        SELECT '{kind}', d.{key}, ?, ?, e.start_date, {ent_type}, {place}
+        FROM _kbo_del_{kind} d LEFT JOIN kbo_{kind}_v e ON e.{key} = d.{key} {joins}
         WHERE d.{key} NOT IN (SELECT {key} FROM _kbo_ins_{kind})""",
                        [extract.number, extract.snapshot_date]).fetchone()[0]
 

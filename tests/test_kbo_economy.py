@@ -1,0 +1,196 @@
+"""KBO geography, main sector, indicators and disclosure control (issue 5, steps 2–4), on a fixture extract in
+the published format imported into a copy of the session store (real postal-code, NACE-BEL and territory
+tables from the mirror)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+import pytest
+
+from mindit_lib.kbo.disclosure import CONFIDENTIAL_TEXT, equation_matrix
+from mindit_lib.kbo.fixtures import meta_rows, write_extract
+from mindit_lib.kbo.indicators import compute_indicators, display, protect_table, province_hierarchy
+from mindit_lib.kbo.load import import_extract
+from mindit_lib.kbo.sector import division_sections, section_of
+
+
+def addr(number, kind, zipcode, fr, nl=None, country=None, struck=None):
+    return (number, kind, country, country, zipcode, nl or fr, fr, "Rue", "Rue", "1", "", "", struck)
+
+
+def extract_files() -> dict[str, list]:
+    enterprises = [
+        ("0200.065.765", "AC", "000", "2", "014", None, "01-02-2003"),   # seat Liège, units in 3 communes
+        ("0200.068.636", "AC", "000", "1", None, None, "15-06-1990"),    # natural person, units Eupen + Liège
+        ("0300.000.003", "AC", "000", "1", None, None, "01-01-2024"),    # natural person, no unit at all
+        ("0400.000.004", "AC", "000", "2", "610", None, "01-01-2020"),   # 1050 Elsene: shared code, by name
+        ("0400.000.005", "AC", "000", "2", "610", None, "01-01-2020"),   # 1050 Sint-Gillis: not one of them
+        ("0400.000.006", "AC", "000", "2", "610", None, "01-01-2020"),   # 4999: no such postal code
+        ("0400.000.007", "AC", "000", "2", "610", None, "01-01-2020"),   # seat struck off
+        ("0400.000.008", "AC", "000", "2", "610", None, "01-01-2020"),   # seat in France
+        ("0400.000.009", "AC", "000", "2", "610", None, "01-01-2021"),   # 4780 Sankt Vith
+        ("0400.000.010", "AC", "000", "2", "610", None, "01-01-2020"),   # seat without postal code
+    ]
+    address = [
+        addr("0200.065.765", "REGO", "4000", "Liège", "Luik"),
+        addr("0400.000.004", "REGO", "1050", "Ixelles", "Elsene"),
+        addr("0400.000.005", "REGO", "1050", "Saint-Gilles", "Sint-Gillis"),
+        addr("0400.000.006", "REGO", "4999", "Nulle part"),
+        addr("0400.000.007", "REGO", "4000", "Liège", struck="01-01-2020"),
+        addr("0400.000.008", "REGO", "62000", "Arras", country="France"),
+        addr("0400.000.009", "REGO", "4780", "Saint-Vith", "Sankt Vith"),
+        addr("0400.000.010", "REGO", None, "Liège"),
+        addr("2.000.000.101", "BAET", "4800", "Verviers"),
+        addr("2.000.000.102", "BAET", "4500", "Huy", "Hoei"),
+        addr("2.000.000.103", "BAET", "4300", "Waremme", "Borgworm"),
+        addr("2.000.000.201", "BAET", "4700", "Eupen"),
+        addr("2.000.000.202", "BAET", "4000", "Liège", "Luik"),
+    ]
+    establishments = [("2.000.000.101", "01-01-2005", "0200.065.765"), ("2.000.000.102", "01-01-2006", "0200.065.765"),
+                      ("2.000.000.103", "01-01-2007", "0200.065.765"), ("2.000.000.201", "01-01-1990", "0200.068.636"),
+                      ("2.000.000.202", "01-01-2010", "0200.068.636")]
+    activity = [
+        ("0200.065.765", "001", "2008", "62010", "MAIN"), ("0200.065.765", "001", "2025", "47110", "SECO"),
+        ("0200.065.765", "001", "2025", "62010", "MAIN"),                 # newest version, MAIN → 2025 K
+        ("2.000.000.101", "001", "2003", "52110", "MAIN"), ("2.000.000.101", "001", "2008", "47110", "MAIN"),
+        ("2.000.000.103", "001", "2025", "10711", "ANCI"), ("2.000.000.103", "006", "2025", "56101", "SECO"),
+        ("0200.068.636", "006", "2025", "84130", "MAIN"), ("0200.068.636", "001", "2025", "68121", "MAIN"),
+    ]
+    # a few more legal persons so that some cells are published: 6 seats in Liège, 4 in Verviers, 3 in Huy
+    for i, (zipcode, name, n) in enumerate([("4000", "Liège", 6), ("4800", "Verviers", 4), ("4500", "Huy", 3)]):
+        for j in range(n):
+            number = f"0500.00{i}.00{j}"
+            enterprises.append((number, "AC", "000", "2", "014", None, f"01-03-{2016 + j}"))
+            address.append(addr(number, "REGO", zipcode, name))
+            activity.append((number, "001", "2025", "43210", "MAIN"))   # 2025 F
+    return {"meta": meta_rows(140, "full", "03-10-2025"), "code": [("Status", "AC", "FR", "Actif")],
+            "enterprise": enterprises, "establishment": establishments, "denomination": [], "address": address,
+            "contact": [], "activity": activity, "branch": []}
+
+
+@pytest.fixture(scope="module")
+def store(config, tmp_path_factory):
+    """A copy of the session store with the fixture extract imported."""
+    path = tmp_path_factory.mktemp("kbo") / "store.duckdb"
+    shutil.copy(config.store_path, path)
+    con = duckdb.connect(str(path))
+    report = import_extract(con, write_extract(path.parent / "KboOpenData_0140_2025_10_Full.zip", extract_files()))
+    yield con, report
+    con.close()
+
+
+def location(con, kind):
+    return dict(con.execute("SELECT entity_number, refnis FROM kbo_location WHERE kind = ?", [kind]).fetchall())
+
+
+def test_addresses_resolved_counted_never_guessed(store):
+    con, report = store
+    assert report.geography["addresses"] == {"postal_code": 20, "name": 1, "ambiguous": 1, "unknown_postal_code": 1,
+                                             "struck_off": 1, "abroad": 1, "no_postal_code": 1}
+    res = dict(con.execute("SELECT entity_number, refnis FROM kbo_address_commune").fetchall())
+    assert res["0400.000.004"] == "21009"          # 1050 = Bruxelles or Ixelles; "Elsene" is Ixelles
+    assert res["0400.000.005"] is None and res["0400.000.006"] is None and res["0400.000.008"] is None
+    assert res["0400.000.009"] == "63067"
+    assert "non localisées" in report.summary() and "code postal partagé, nom de commune non reconnu 1" \
+        in report.summary()
+
+
+def test_enterprise_by_seat_units_by_their_address(store):
+    con, report = store
+    enterprises, units = location(con, "enterprise"), location(con, "establishment")
+    assert enterprises["0200.065.765"] == "62063"   # seat Liège: counted once, there
+    assert {units[n] for n in ("2.000.000.101", "2.000.000.102", "2.000.000.103")} == {"63079", "61031", "64074"}
+    assert enterprises["0200.068.636"] == "63023"   # natural person: its oldest unit (Eupen, 1990)
+    assert "0300.000.003" in enterprises and enterprises["0300.000.003"] is None   # kept, counted as not located
+    assert enterprises["0400.000.007"] is None      # its only seat address is struck off
+    assert report.geography["enterprises"] == {"seat": 16, "establishment": 1, "establishment_unresolved": 1,
+                                               "no_seat": 1, "seat_unresolved": 4}
+    assert report.geography["establishments"] == {"address": 5}
+
+
+def test_one_main_nace_per_entity_by_priority(store):
+    con, _ = store
+    main = {r[0]: r[1:] for r in con.execute("SELECT entity_number, nace_version, nace_code, section "
+                                             "FROM kbo_main_activity").fetchall()}
+    assert main["0200.065.765"] == (2025, "62010", "K")     # 2025 before 2008, MAIN before SECO
+    assert main["2.000.000.101"] == (2008, "47110", "G")    # 2008 before 2003
+    assert main["2.000.000.103"] == (2025, "56101", "I")    # SECO before ANCI
+    assert main["0200.068.636"] == (2025, "68121", "M")     # same version and class: group 001 before 006
+    assert "2.000.000.102" not in main                       # no activity: "non renseigné" in the tables
+
+
+def test_every_division_of_the_labels_has_a_section(store):
+    con, _ = store
+    frame = division_sections(con)
+    # NACE Rev. 1.1 has 62 divisions (the 2003 file's 78 level-2 rows include 16 subsections CA, DA…)
+    assert frame.groupby("version")["division"].count().to_dict() == {2003: 62, 2008: 88, 2025: 87}
+    assert (section_of(2008, "47"), section_of(2025, "47"), section_of(2003, "52")) == ("G", "G", "G")
+    assert (section_of(2008, "62"), section_of(2025, "62")) == ("J", "K")
+
+
+def test_indicators_per_territory_with_confidential_cells(store, config):
+    con, _ = store
+    obs = compute_indicators(con, config.province)
+    active = obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & obs["dimension"].isna()].set_index("refnis")
+    assert active.loc["62063", "value"] == 7 and active.loc["63079", "value"] == 4
+    assert active.loc["61031", "value"] == 3 and active.loc["60000", "value"] == 16
+    assert active.loc["63000", "value"] == 6 and active.loc["62000", "value"] == 7
+    for refnis in ("63023", "63067"):                      # 1 enterprise each: suppressed, both in arr. Verviers
+        assert active.loc[refnis, "status"] == "confidential" and np.isnan(active.loc[refnis, "value"])
+        assert display(active.loc[refnis, "value"], "confidential") == CONFIDENTIAL_TEXT
+    assert active.loc["64074", "value"] == 0 and active.loc["64074", "status"] == "final"
+    units = obs[(obs["indicator_id"] == "KBO_ESTABLISHMENT_UNITS") & obs["dimension"].isna()].set_index("refnis")
+    assert units.loc["60000", "value"] == 5               # Verviers, Huy, Waremme, Eupen, Liège
+    sections = obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & (obs["dimension"] == "nace_section")]
+    province = sections[sections["refnis"] == "60000"].set_index("category")["n"].to_dict()
+    assert province == {"2025-F": 13, "2025-K": 1, "2025-M": 1, "NR": 1}
+    share = obs[obs["indicator_id"] == "KBO_NATURAL_PERSON_SHARE"].set_index("refnis")
+    assert share.loc["60000", "n"] == 1 and share.loc["60000", "status"] == "confidential"
+    created = obs[obs["indicator_id"] == "KBO_ENTERPRISE_CREATIONS"].set_index(["refnis", "period"])
+    assert created.loc[("60000", 2016), "n"] == 3 and created.loc[("60000", 2016), "value"] == 3
+    mean_age = obs[obs["indicator_id"] == "KBO_ENTERPRISE_MEAN_AGE"].set_index("refnis")
+    assert mean_age.loc["61031", "value"] == pytest.approx(8.6, abs=0.05)   # 2016, 2017, 2018 → 03-10-2025
+    stored = con.execute("SELECT count(*) FROM kbo_observation WHERE status = 'confidential' AND value IS NOT NULL")
+    assert stored.fetchone()[0] == 0
+
+
+def determined(matrix: np.ndarray, suppressed: np.ndarray) -> list[int]:
+    """The attacker: suppressed cells fixed by the published ones, i.e. whose unit vector lies in the row space
+    of the equations restricted to the suppressed cells (projection onto that space keeps it whole)."""
+    cols = np.flatnonzero(suppressed)
+    _, sing, vt = np.linalg.svd(matrix[:, cols], full_matrices=False)
+    basis = vt[sing > 1e-9 * sing.max()]
+    return [int(cell) for k, cell in enumerate(cols) if np.isclose((basis[:, k] ** 2).sum(), 1.0)]
+
+
+def table_system(table, hier, with_total):
+    rows, cats = hier.rows, [c for c in dict.fromkeys(table["category"])]
+    at = {(r, c): i for i, (r, c) in enumerate(zip(table["refnis"], table["category"], strict=True))}
+    equations = [(at[(t, c)], [at[(p, c)] for p in parts]) for c in cats for t, parts in hier.equations({})]
+    if with_total:
+        parts = [c for c in cats if c != "_T"]
+        equations += [(at[(r, "_T")], [at[(r, c)] for c in parts]) for r in rows]
+    return equation_matrix(len(table), equations)
+
+
+def test_no_suppressed_cell_can_be_recovered(config, store):
+    con, _ = store
+    hier = province_hierarchy(con, config.province)
+    rng = np.random.default_rng(5)
+    communes = sorted(hier.communes)
+    import pandas as pd
+    counts = pd.DataFrame([(c, s, int(rng.choice([0, 1, 2, 3, 5, 8, 20], p=[.3, .2, .1, .1, .1, .1, .1])))
+                           for c in communes for s in "ABCDEFG"], columns=["refnis", "category", "n"])
+    table = protect_table(counts, hier, list("ABCDEFG"), with_total=True)
+    matrix = table_system(table, hier, True)
+    hidden = (table["status"] == "confidential").to_numpy()
+    n = table["n"].to_numpy()
+    assert hidden[(n > 0) & (n < 3)].all()                          # every small cell is suppressed
+    assert determined(matrix, hidden) == []                          # none can be solved for
+    assert (n[hidden] > 0).all()                                     # so each can move both ways (≥ 0 kept)
+    primary = (n > 0) & (n < 3)
+    assert determined(matrix, primary) != []                         # without complements, the attacker wins
+    assert hidden.sum() > primary.sum()
