@@ -20,31 +20,47 @@ def _config(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import every dataset of the catalogue from the mirror (unchanged files are skipped)."""
-    from mindit_lib.importer import import_all
+    """Import every dataset of the catalogue from the mirror (unchanged files are skipped), or with ``kbo
+    PATH…`` the KBO extracts given."""
+    from mindit_lib.importer import import_all, import_register
 
     config = _config(args)
+    if getattr(args, "what", None) == "kbo":
+        from mindit_lib.kbo.pipeline import DATASET
+        from mindit_lib.store import Store
+
+        if not args.paths:
+            raise ValueError("`mindit import kbo` needs the extract(s): mindit import kbo "
+                             "KboOpenData_0140_2025_10_Full.zip [KboOpenData_0141_…_Update.zip …] (applied in the "
+                             "order given).")
+        with Store(config.store_path) as store:
+            return _print_outcomes(import_register(store, config, DATASET, paths=args.paths), config)
     if getattr(args, "fetch_from", None):  # refresh the mirror from a file server first (stops at a failure)
         from mindit_lib.download import refresh_mirror
         from mindit_lib.indicators import load_catalogue
 
         refresh_mirror(config, load_catalogue(), datasets=args.dataset or None, base_url=args.fetch_from,
                        on_result=lambda r: print(r.line(), flush=True))
-    outcomes = import_all(config, args.dataset or None, force=args.force)
+    return _print_outcomes(import_all(config, args.dataset or None, force=args.force), config)
+
+
+def _print_outcomes(outcomes, config) -> int:
+    """One line per outcome, a summary, and the exit code (1 when any failed)."""
     width = max(len(o.dataset) for o in outcomes)
     for o in outcomes:
         line = f"{o.dataset:<{width}}  {o.status:<9}  {o.rows:>9} rows  {o.seconds:6.2f} s"
-        if o.status == "failed":
+        if o.status in ("failed", "absent"):
             line += f"\n    → {o.message}"
         elif o.message:  # why it was imported: first import, file changed, importer changed…
             line += f"  ({o.message})"
         print(line)
     failed = [o for o in outcomes if o.status == "failed"]
     done = sum(o.status == "imported" for o in outcomes)
-    print(f"{done} imported, {sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(failed)} failed; "
-          f"store: {config.store_path}")
+    absent = sum(o.status == "absent" for o in outcomes)
+    print(f"{done} imported, {sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(failed)} failed"
+          + (f", {absent} optional absent" if absent else "") + f"; store: {config.store_path}")
     if failed:
-        print(f"{len(failed)} dataset(s) failed; their previous content is unchanged.", file=sys.stderr)
+        print(f"{len(failed)} import(s) failed; what was stored before them is unchanged.", file=sys.stderr)
         return 1
     return 0
 
@@ -176,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="a mindit.toml (default: $MINDIT_CONFIG, ./mindit.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("import", help="import the official files of the mirror into the store")
+    p = sub.add_parser("import", help="import the official files of the mirror into the store; "
+                       "`mindit import kbo FILE.zip…` imports KBO Open Data extracts")
+    p.add_argument("what", nargs="?", choices=["kbo"], help="kbo: import the KBO/BCE extract(s) given")
+    p.add_argument("paths", nargs="*", metavar="FILE.zip", help="with kbo: KboOpenData_…_Full.zip / _Update.zip "
+                   "(or their folders), applied in the order given")
     p.add_argument("--dataset", action="append", help="only this dataset id (repeatable)")
     p.add_argument("--force", action="store_true", help="re-import files even when unchanged")
     p.add_argument("--source-dir", help="the mirror folder (default from mindit.toml)")

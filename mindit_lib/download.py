@@ -277,7 +277,7 @@ def refresh_mirror(config: Config, catalogue: Catalogue, *, datasets: Iterable[s
     results: list[FetchResult] = []
     seen: set[str] = set()
     for ds in [catalogue.dataset(d) for d in ids]:  # an unknown id fails before anything is fetched
-        if ds.mirror_path in seen:
+        if ds.mirror_path in seen or ds.role == "register":  # a register is a folder of extracts: put by hand
             continue
         seen.add(ds.mirror_path)
         target = config.source_dir / ds.mirror_path

@@ -25,7 +25,7 @@ class ImportOutcome:
 
     dataset: str
     file: str
-    status: str  # "imported", "unchanged", "failed"
+    status: str  # "imported", "unchanged", "failed"; "absent" for an optional register with no extract
     rows: int = 0
     seconds: float = 0.0
     message: str = ""  # imported: why (file changed, importer changed…); failed: the error
@@ -248,4 +248,50 @@ def import_all(config: Config, datasets: list[str] | None = None, *, force: bool
     ids = [d for d in catalogue.datasets if not datasets or d in datasets]
     with Store(config.store_path) as store:
         store.set_priorities({k: v.priority for k, v in catalogue.datasets.items()})
-        return [import_dataset(store, config, d, force=force, catalogue=catalogue) for d in ids]
+        outcomes: list[ImportOutcome] = []
+        for d in ids:
+            if catalogue.dataset(d).role == "register":
+                outcomes.extend(import_register(store, config, d, catalogue=catalogue))
+            else:
+                outcomes.append(import_dataset(store, config, d, force=force, catalogue=catalogue))
+        return outcomes
+
+
+def register_folders(config: Config, catalogue: Catalogue, dataset_id: str) -> list[Path]:
+    """Where a register's extracts are looked for: its folder of the mirror, then the mirror's root."""
+    return [config.source_dir / catalogue.dataset(dataset_id).mirror_path, config.source_dir]
+
+
+def import_register(store: Store, config: Config, dataset_id: str, *, paths: list[Path] | None = None,
+                    catalogue: Catalogue | None = None) -> list[ImportOutcome]:
+    """Apply the KBO extracts of the mirror that the store does not hold yet (or ``paths``), then compute the
+    business indicators of the configured province (see :mod:`mindit_lib.kbo.pipeline`).
+
+    Returns
+    -------
+    list of ImportOutcome
+        One per extract applied or refused and one for the indicators when they were computed; a single
+        ``unchanged`` outcome when the store already holds every extract found, or ``absent`` when there is no
+        extract at all (the economy sections then use Statbel's establishment units).
+    """
+    from mindit_lib.kbo import pipeline
+
+    catalogue = catalogue or load_catalogue()
+    ds = catalogue.dataset(dataset_id)
+    folders = register_folders(config, catalogue, dataset_id)
+    try:
+        found = pipeline.find_extracts(folders) if paths is None else [Path(p) for p in paths]
+    except (SourceError, ValueError, OSError) as exc:
+        return [ImportOutcome(dataset_id, str(folders[0]), "failed", 0, 0.0, str(exc))]
+    steps = pipeline.run(store.con, found, config.province, explicit=paths is not None)
+    if steps:
+        return [ImportOutcome(dataset_id if s.what != "indicators" else pipeline.INDICATORS_DATASET, s.what,
+                              s.status, s.rows, s.seconds, s.message) for s in steps]
+    held = pipeline.applied_number(store.con)
+    if held is None:
+        return [ImportOutcome(dataset_id, str(folders[0]), "absent", 0, 0.0,
+                              f"no KBO Open Data extract (KboOpenData_<n°>_<year>_<month>_Full.zip) in {folders[0]} "
+                              f"or {folders[1]}; optional — download it from {ds.download_url}")]
+    rows = store.con.execute("SELECT sum(rows) FROM kbo_extract WHERE extract_number = ?", [held]).fetchone()[0]
+    return [ImportOutcome(dataset_id, str(folders[0]), "unchanged", int(rows or 0), 0.0,
+                          f"extract n° {held} and every earlier one already applied")]

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 from IPython.display import HTML
 
-from mindit_lib.formatting import format_date, format_number, format_value, is_missing
+from mindit_lib.formatting import format_date, format_number, format_percent, format_value, is_missing
 from mindit_lib.profile import Profile, age_structure
 from mindit_lib.territories import ROLE_LABELS_FR
 
@@ -27,6 +27,8 @@ THEME_FIGURES = ("BUILDING_STOCK_DWELLINGS", "SHARE_DWELLINGS_VACANT", "PERMITS_
 THEME_CHARTS = {"housing": ("PERMITS_DWELLINGS_PER_1000_INHABITANTS", False),
                 "land": ("BUILT_UP_SHARE", False),
                 "economy": ("ESTABLISHMENT_UNITS", True)}
+#: sectors shown in the « Économie locale » table (the largest for the commune; the rest summed)
+TOP_SECTORS = 8
 #: every figure of the report (sources and definitions at the end)
 REPORT_FIGURES = tuple(dict.fromkeys((*KEY_FIGURES, *THEME_FIGURES, *(i for i, _ in THEME_CHARTS.values()))))
 THEME_CHART_HEIGHT = 120
@@ -318,6 +320,75 @@ def locator_map(prof: Profile):
     return charts.display_static(chart)
 
 
+def report_figures(prof: Profile) -> tuple[str, ...]:
+    """Every figure of the report: :data:`REPORT_FIGURES`, plus the BCE/KBO figures when the « Économie
+    locale » section shows them (an extract is in the store)."""
+    from mindit_lib import local_economy
+
+    extra = local_economy.KBO_FIGURES if local_economy.kbo_snapshot(prof) else ()
+    return (*REPORT_FIGURES, *extra)
+
+
+def local_economy(prof: Profile) -> HTML:
+    """The « Économie locale » section: from the BCE/KBO register when an extract is in the store (firms,
+    establishment units, natural persons, age, creations and cessations for the commune, its arrondissement and
+    province, then the commune's firms by NACE section), from Statbel's establishment units otherwise. Either
+    way the source and its date are said first and cited last. Suppressed cells read « n.d. (confidentiel) »."""
+    from mindit_lib import local_economy as economy
+
+    snap = economy.kbo_snapshot(prof)
+    if snap is None:
+        units = prof.latest("ESTABLISHMENT_UNITS")
+        year = units["period"].iloc[0]
+        when = "" if is_missing(year) else f" (4e trimestre {int(year)})"
+        intro = (f"<p class='mindit-economy-source' data-source='statbel'>Source des chiffres : Statbel, unités "
+                 f"d'établissement d'après la Banque-Carrefour des Entreprises{_e(when)}. Aucun extrait du registre "
+                 "de la BCE n'est chargé dans Mind it : les indicateurs d'entreprises (créations, secteurs, "
+                 "ancienneté) n'y sont pas encore.</p>")
+        table = key_figures(prof, economy.STATBEL_FIGURES, older_notes=False).data
+        return HTML(f"<div class='mindit-economy'>{intro}{table}{theme_evolution(prof, 'economy').data}</div>")
+    frame = economy.kbo_table(prof, snap)
+    terrs = [t.display_name for t in economy.kbo_territories(prof)]
+    head = "".join(f"<th>{_e(c)}</th>" for c in ["Indicateur", *terrs, "Date de référence"])
+    refs = report_sources(prof, report_figures(prof))
+    ref = refs.get(economy.DATASET)
+    body = "".join(
+        f"<tr data-indicator='{_e(r['indicator_id'])}'><th scope='row'>{_e(r['label'])}</th>"
+        + "".join(f'<td class="num">{_e(r[c])}</td>' for c in terrs)
+        + f"<td>{_e(r['when'])}" + (f" <span class='src'>[{ref}]</span>" if ref else "") + "</td></tr>"
+        for r in frame.to_dict("records"))
+    intro = (f"<p class='mindit-economy-source' data-source='kbo' data-extract='{snap.number}'>Source des chiffres : "
+             f"Banque-Carrefour des Entreprises (BCE/KBO), {_e(snap.text)}. Entreprises au siège (personnes morales) "
+             "ou à leur plus ancienne unité d'établissement (personnes physiques) ; unités d'établissement à leur "
+             "adresse.</p>")
+    sectors = economy.kbo_sectors(prof, snap)
+    shown = sectors.head(TOP_SECTORS) if len(sectors) > TOP_SECTORS + 1 else sectors
+    rows = []
+    for r in shown.to_dict("records"):
+        own = "" if r["commune_share"] is None or pd.isna(r["commune_share"]) else format_percent(r["commune_share"])
+        prov = "" if r["province_share"] is None or pd.isna(r["province_share"]) else format_percent(
+            r["province_share"])
+        rows.append(f"<tr><th scope='row'>{_e(r['label'])}</th><td class='num'>{_e(r['commune'])}</td>"
+                    f"<td class='num'>{_e(own)}</td><td class='num'>{_e(prov)}</td></tr>")
+    if len(shown) < len(sectors):
+        rows.append(f"<tr><th scope='row'>Autres sections ({len(sectors) - len(shown)})</th>"
+                    "<td class='num' colspan='3'>voir l'export des données</td></tr>")
+    province = next(t for t in prof.parents if t.role == "province").display_name
+    sector_table = (
+        "<table class='mindit-table kbo-sectors'><caption>Entreprises actives par section d'activité principale "
+        f"(NACE-BEL), {_e(prof.commune.display_name)}</caption><thead><tr><th>Section</th><th>Entreprises</th>"
+        f"<th>Part</th><th>Part, {_e(_lower_first(province))}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        if rows else "")
+    notes = ["n.d. (confidentiel) : case de moins de 3 entreprises, ou masquée en plus pour qu'aucune case masquée "
+             "ne puisse être retrouvée à partir des totaux publiés.",
+             "Créations : entreprises encore actives à la date de l'extrait, par année de début ; les cessations ne "
+             "sont connues que par les extraits de mise à jour appliqués.",
+             economy.kbo_citation(prof, snap, "Entreprises et unités d'établissement")]
+    foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return HTML(f"<div class='mindit-economy'>{intro}<table class='mindit-table key-figures kbo'><thead><tr>{head}"
+                f"</tr></thead><tbody>{body}</tbody></table>{sector_table}{foot}</div>")
+
+
 def report_sources(prof: Profile, indicators: tuple[str, ...] = REPORT_FIGURES) -> dict[str, int]:
     """Every dataset behind the report's figures, numbered in order of first use (the tables' « [n] »)."""
     key = ("report_sources", indicators)
@@ -330,9 +401,10 @@ def report_sources(prof: Profile, indicators: tuple[str, ...] = REPORT_FIGURES) 
     return prof.figures.memo[key]
 
 
-def sources_and_method(prof: Profile, indicators: tuple[str, ...] = REPORT_FIGURES) -> HTML:
+def sources_and_method(prof: Profile, indicators: tuple[str, ...] | None = None) -> HTML:
     """Sources (numbered, ready to cite: licence, import date as « consulté le », official location), then the
-    definitions and method notes of every figure in the report."""
+    definitions and method notes of every figure in the report (default: :func:`report_figures`)."""
+    indicators = indicators if indicators is not None else report_figures(prof)
     cat = prof.catalogue
     items = []
     for ds_id in report_sources(prof, indicators):

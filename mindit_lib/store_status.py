@@ -24,6 +24,9 @@ def dataset_lines(store: Store, catalogue: Catalogue) -> list[str]:
     width = max(len(d) for d in catalogue.datasets) + 1
     lines = []
     for ds in catalogue.datasets.values():
+        if ds.role == "register":
+            lines.extend(register_lines(store, ds.id, ds.mirror_path, width))
+            continue
         if ds.id not in runs.index:
             lines.append(f"{ds.id:<{width}} not imported  ({ds.mirror_path})")
             continue
@@ -39,6 +42,28 @@ def dataset_lines(store: Store, catalogue: Catalogue) -> list[str]:
                     "(codes, names, attributes, shapes); adds no data")
         lines.append(f"{ds.id:<{width}} {int(r['rows']):>9} rows  imported {r['finished']:%Y-%m-%d %H:%M}  "
                      f"sha256 {r['sha256'][:12]}  {ds.mirror_path}\n{'':<{width}} → {what}")
+    return lines
+
+
+def register_lines(store: Store, dataset_id: str, folder: str, width: int) -> list[str]:
+    """The KBO extracts applied (newest first) and the indicators computed from them."""
+    tables = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    if "kbo_extract" not in tables or store.query("SELECT count(*) AS n FROM kbo_extract")["n"].iloc[0] == 0:
+        return [f"{dataset_id:<{width}} no extract  ({folder}/KboOpenData_…_Full.zip; optional: the economy "
+                "sections use Statbel's establishment units)"]
+    rows = store.query("SELECT * FROM kbo_extract ORDER BY extract_number DESC, applied DESC")
+    first = rows.iloc[0]
+    lines = [f"{dataset_id:<{width}} {int(first['rows']):>9} rows  imported {first['applied']:%Y-%m-%d %H:%M}  "
+             f"sha256 {str(first['sha256'])[:12]}  {first['file']}\n{'':<{width}} → register: {len(rows)} extract(s) "
+             f"applied, latest n° {int(first['extract_number'])} ({first['extract_type']}) of "
+             f"{first['snapshot_date']:%d-%m-%Y}"]
+    if "kbo_observation" in tables:
+        held = store.query("""SELECT max(extract_number) AS n, count(DISTINCT indicator_id) AS k,
+                                     count_if(status = 'confidential') AS c, count(*) AS cells FROM kbo_observation""")
+        h = held.iloc[0]
+        stale = "" if h["n"] == first["extract_number"] else f" — NOT the latest extract (n° {int(h['n'])})"
+        lines.append(f"{'':<{width}} → indicators: {int(h['k'])} from extract n° {int(h['n'])}, {int(h['cells'])} "
+                     f"cells of which {int(h['c'])} confidential{stale}")
     return lines
 
 

@@ -269,7 +269,8 @@ def test_tidy_province_row_of_a_summed_indicator_is_checked(tmp_path, data_dir, 
     from mindit_lib.sources.tidy import read_tidy_observations
 
     rows = read_csv_rows(data_dir / "compiled/population_observations.csv")
-    total = sum(float(r["value"]) for r in rows if r["indicator_id"] == "POPULATION_BY_COMMUNE" and r["period"] == "2026")
+    total = sum(float(r["value"]) for r in rows
+                if r["indicator_id"] == "POPULATION_BY_COMMUNE" and r["period"] == "2026")
     assert total == 1_125_300  # the province on 1 January 2026, sum of the file's 84 communes
     ids, rules = {"POPULATION_BY_COMMUNE"}, {"POPULATION_BY_COMMUNE": "january_1"}
     path = _population_2026_with_a_province_row(tmp_path, data_dir, "1125300.0")

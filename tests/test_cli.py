@@ -44,7 +44,7 @@ def test_import_with_a_wrong_mirror_names_the_file_and_exits_nonzero(config, tmp
     assert code == 1
     out = capsys.readouterr()
     assert "population_observations.csv: file not found" in out.out and "source_dir" in out.out
-    assert "previous content is unchanged" in out.err
+    assert "what was stored before them is unchanged" in out.err
 
 
 def test_status_without_a_store_says_what_to_run(tmp_path, capsys):
