@@ -28,6 +28,17 @@ def make_config(tmp: Path, *, source: Path | None = None, province: str = "60000
                   output_dir=tmp / "reports", hub_dir=tmp / "hub", private_dir=tmp / "private")
 
 
+def link_mirror(source: Path, target: Path) -> Path:
+    """A mirror at ``target`` made of links to every file of ``source`` (read-only data stays where it is; a test
+    replaces the links of the files it changes). Returns ``target``."""
+    for src in Path(source).rglob("*"):
+        if src.is_file():
+            dst = target / src.relative_to(source)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.symlink_to(src)
+    return target
+
+
 def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
     """Write a fixture file (creating folders) and return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)

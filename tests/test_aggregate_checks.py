@@ -17,7 +17,7 @@ from mindit_lib.sources import building_stock, establishment_units, households, 
 from mindit_lib.sources.base import SourceError
 from mindit_lib.store import Store
 from mindit_lib.territories import Territories
-from mindit_lib.testing import make_config, write_text
+from mindit_lib.testing import link_mirror, make_config, write_text
 from tests.conftest import read_csv_rows
 
 STOCK = "statbel/building_stock_2025_be.csv.gz"
@@ -151,17 +151,6 @@ def test_households_belgium_row_official_equals_recomputed(data_dir, store_ctx):
 
 # --- fixtures in the official format, one commune value changed by 1 --------------------------------------
 
-def _mirror(tmp_path: Path, data_dir: Path) -> Path:
-    """A mirror of links to the real files (the files a test changes are written instead)."""
-    mirror = tmp_path / "mirror"
-    for src in data_dir.rglob("*"):
-        if src.is_file():
-            dst = mirror / src.relative_to(data_dir)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.symlink_to(src)
-    return mirror
-
-
 def _bump_stock(src: Path, dst: Path, code: str, stat: str, btype: str) -> float:
     """Copy the building stock with one commune cell + 1; return the official value of its arrondissement."""
     with gzip.open(src, "rt", encoding="utf-8") as fh:
@@ -185,7 +174,7 @@ def _bump_stock(src: Path, dst: Path, code: str, stat: str, btype: str) -> float
 
 
 def test_building_stock_one_commune_changed_by_one_stops_the_import_and_keeps_the_store(tmp_path, data_dir):
-    mirror = _mirror(tmp_path, data_dir)
+    mirror = link_mirror(data_dir, tmp_path / "mirror")
     cfg = make_config(tmp_path, source=mirror)
     first = import_all(cfg, [*TERRITORY_DATASETS, "statbel_building_stock_2025"])
     assert {o.status for o in first} == {"imported"}

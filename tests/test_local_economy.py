@@ -21,6 +21,7 @@ from mindit_lib.kbo.pipeline import ExtractFile, plan
 from mindit_lib.profile import Figures, profile
 from mindit_lib.reports.commune_batch import run_commune_reports
 from mindit_lib.store import Store
+from mindit_lib.testing import link_mirror
 from tests.conftest import read_csv_rows
 from tests.test_kbo_economy import extract_files
 
@@ -82,12 +83,7 @@ def test_plan_takes_the_newest_full_then_consecutive_updates():
 
 def _mirror_with_extract(tmp_path: Path, data_dir: Path) -> Path:
     """A mirror of links to the real files, plus a KBO full extract in the published format in bce_kbo/."""
-    mirror = tmp_path / "mirror"
-    for src in data_dir.rglob("*"):
-        if src.is_file():
-            dst = mirror / src.relative_to(data_dir)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.symlink_to(src)
+    mirror = link_mirror(data_dir, tmp_path / "mirror")
     write_extract(mirror / "bce_kbo" / ZIP, extract_files())
     return mirror
 
