@@ -91,6 +91,17 @@ def cmd_status(args: argparse.Namespace) -> int:
                   f"(lists {lists}), province {first.province_communes} → {last.province_communes}")
             if ind in gaps:
                 print(f"{'':<40} {gaps[ind]}")
+        from mindit_lib.profile import Figures
+        from mindit_lib.store_status import derived_lines, kbo_indicator_lines
+
+        print(f"\n{'derived indicator':<40} years      communes of the province with a value, first → last year")
+        for line in derived_lines(Figures(store), own):
+            print(line)
+        kbo = kbo_indicator_lines(store, own)
+        if kbo:
+            print(f"\n{'BCE/KBO indicator':<40} periods    communes of the province (after disclosure control)")
+            for line in kbo:
+                print(line)
     return 0
 
 

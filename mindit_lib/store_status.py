@@ -120,3 +120,47 @@ def province_gaps(store: Store, territories: Territories, communes: list[str]) -
             why.append(f"{territories.get(code).display_name} ({code}) : {reason}")
         lines[ind] = f"missing in {last}: " + "; ".join(why)
     return lines
+
+
+def derived_lines(figures, communes: list[str]) -> list[str]:
+    """One line per derived indicator (ratios, sums, growth rates computed by :mod:`mindit_lib.profile`): its
+    years and the communes of ``communes`` with a value in the first and the latest year, then which ones miss
+    the latest year and why (the reason carried by the computed row: an unpublished or missing input)."""
+    own = set(communes)
+    lines = []
+    for ind in sorted((i for i in figures.catalogue.indicators.values() if i.kind != "base"), key=lambda i: i.id):
+        values = figures.values(ind.id)
+        part = values[values["refnis"].isin(own)]
+        filled = part[part["value"].notna()]
+        if filled.empty:
+            lines.append(f"{ind.id:<40} ({ind.kind}) no value for these communes: its inputs are not in the store")
+            continue
+        first, last = int(filled["period"].min()), int(filled["period"].max())
+        count = filled.groupby("period")["refnis"].nunique()
+        lines.append(f"{ind.id:<40} {first}–{last}  ({ind.kind}) province {count[first]} → {count[last]}")
+        missing = sorted(own - set(filled.loc[filled["period"] == last, "refnis"]))
+        if missing:
+            rows = part[part["period"] == last].set_index("refnis")["status"]
+            why = [f"{figures.territories.get(c).display_name} ({c}) : "
+                   f"{STATUS_WHY.get(rows.get(c), rows.get(c)) if c in rows.index else 'une donnée source manque'}"
+                   for c in missing]
+            lines.append(f"{'':<40} missing in {last}: " + "; ".join(why))
+    return lines
+
+
+def kbo_indicator_lines(store: Store, communes: list[str]) -> list[str]:
+    """Per KBO indicator (no breakdown): its periods and, among ``communes``, how many have a published value
+    and how many are confidential (suppressed by disclosure control)."""
+    tables = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    if "kbo_observation" not in tables:
+        return []
+    rows = store.query("""
+        SELECT indicator_id, min(period) AS first, max(period) AS last,
+               count(DISTINCT refnis) FILTER (WHERE value IS NOT NULL AND period = p.last_period) AS published,
+               count(DISTINCT refnis) FILTER (WHERE status = 'confidential' AND period = p.last_period) AS hidden
+        FROM kbo_observation JOIN (SELECT indicator_id, max(period) AS last_period FROM kbo_observation
+                                   GROUP BY 1) p USING (indicator_id)
+        WHERE dimension IS NULL AND refnis IN (SELECT unnest(?))
+        GROUP BY 1 ORDER BY 1""", [list(communes)])
+    return [f"{r.indicator_id:<40} {r.first}–{r.last}  (BCE/KBO) province {r.published} published, {r.hidden} "
+            f"confidential (n.d.) in {r.last}" for r in rows.itertuples()]

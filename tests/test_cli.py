@@ -22,6 +22,11 @@ def test_status_lists_datasets_and_coverage(config, capsys):
             "shapes); adds no data") in out
     assert "→ reference table postal_code (1,152 postal code–commune pairs)" in out
     assert "→ reference table refnis_crosswalk (55 code changes); 2 date(s) differ" in out
+    # derived indicators too, with the communes that miss the latest year and why
+    assert f"{'DENSITY':<40} 2009–2026  (ratio) province 84 → 84" in out
+    assert f"{'PERMITS_DWELLINGS_PER_1000_INHABITANTS':<40} 2009–2025  (ratio) province 84 → 81" in out
+    assert "missing in 2025: Amel (Amblève) (63001) : non publié par la source; Limbourg (63046)" in out
+    assert "bce_kbo_open_data" in out and "no extract" in out  # the optional register, said plainly
 
 
 def test_update_imports_nothing_when_nothing_changed(config, capsys):
