@@ -59,6 +59,15 @@ def test_explorer_chart_is_the_library_evolution_chart_with_the_year_marked(lieg
     assert "Taux de chômage" in json.dumps(one_year, ensure_ascii=False)
 
 
+def test_available_indicators_equal_the_computed_ones(figures):
+    codes = [t.refnis for t in figures.territories.communes_of("60000")]
+    plain = [i for i, ind in figures.catalogue.indicators.items() if not ind.dimensions]
+    exact = {i for i in plain if common.has_commune_values(figures, i, codes)}
+    assert common.available_indicators(figures, codes) & set(plain) == exact
+    assert {"DENSITY", "POPULATION_GROWTH_10Y", "INCOME_PER_INHABITANT", "FISCAL_NBR_DECLARATIONS"} <= exact
+    assert "KBO_ENTERPRISES_ACTIVE" not in exact  # not in `observation`: shown by the economy section only
+
+
 def test_german_labels_for_german_speaking_users(figures):
     butgenbach = profile("63013", figures_=figures)
     html_de = ma_commune.explorer_html(butgenbach, "POPULATION_BY_COMMUNE", None, lang="de")

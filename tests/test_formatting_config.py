@@ -82,3 +82,14 @@ def test_repository_config_points_to_the_shared_mirror(monkeypatch):
     loaded = load_config(repo / "mindit.toml")
     assert loaded.province == "60000"
     assert loaded.source_dir == (repo.parent / "shared" / "data").resolve()
+
+
+def test_importing_the_library_skips_the_slow_iri_checker_only():
+    import subprocess
+    import sys
+
+    code = ("import mindit_lib, time; t = time.perf_counter(); import altair, jsonschema; "
+            "print(sorted({'iri', 'uri', 'date'} & set(jsonschema.FormatChecker.checkers)), "
+            "'rfc3987_syntax' in __import__('sys').modules and __import__('sys').modules['rfc3987_syntax'] is None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["['date',", "'uri']", "True"]  # every other format checker is still there

@@ -86,14 +86,47 @@ def has_commune_values(figs: Figures, indicator_id: str, communes: Iterable[str]
     return bool(frame[frame["refnis"].isin(set(communes))]["value"].notna().any())
 
 
+def available_indicators(figs: Figures, communes: Iterable[str]) -> set[str]:
+    """The indicators with a value for some of ``communes``, without computing any derived indicator: stored
+    indicators from one query, a derived one when the indicators it is computed from are available (a ratio's
+    numerator and denominator or its fallback, every part of a sum, the series of a growth rate with more than
+    ``lag`` years). On the store it equals :func:`has_commune_values` over every indicator (tested), in
+    milliseconds instead of computing ~90 indicators for every territory (seconds, in every dashboard kernel)."""
+    stored = figs.store.query("""
+        SELECT indicator_id, count(DISTINCT period) AS years FROM observation
+        WHERE value IS NOT NULL AND refnis IN (SELECT unnest(?)) GROUP BY 1""", [list(communes)])
+    years = dict(zip(stored["indicator_id"], stored["years"], strict=True))
+    cat = figs.catalogue
+
+    def ok(ind_id: str) -> bool:
+        ind = cat.indicator(ind_id)
+        if ind.kind == "base":
+            return ind_id in years
+        if ind.kind == "ratio":
+            den = ind.denominator
+            dens = [d for d in (den.get("indicator"), den.get("fallback", {}).get("indicator")) if d]
+            return ok(ind.numerator) and any(ok(d) for d in dens)
+        if ind.kind == "sum":
+            return all(ok(p) for p in ind.parts)
+        if ind.kind == "growth":
+            return ok(ind.of) and _years(ind.of) > ind.lag
+        return False
+
+    def _years(ind_id: str) -> int:
+        ind = cat.indicator(ind_id)
+        return years.get(ind_id, 0) if ind.kind == "base" else min((_years(i) for i in ind.inputs), default=0)
+
+    return {i for i in cat.indicators if ok(i)}
+
+
 def indicator_choices(figs: Figures, province: str, lang: str = "fr") -> list[tuple[str, str]]:
     """``(label, id)`` of the indicators that can be shown for the province's communes (no dimensions, at least
     one value): the report's key figures first, then the others by label."""
     key = ("dashboard_indicators", province)
     if key not in figs.memo:
         codes = [t.refnis for t in province_communes(figs, province)]
-        figs.memo[key] = [i.id for i in figs.catalogue.indicators.values()
-                          if not i.dimensions and has_commune_values(figs, i.id, codes)]
+        available = available_indicators(figs, codes)
+        figs.memo[key] = [i.id for i in figs.catalogue.indicators.values() if not i.dimensions and i.id in available]
     ids = figs.memo[key]
     first = [i for i in FIRST_INDICATORS if i in ids]
     rest = sorted((i for i in ids if i not in first),

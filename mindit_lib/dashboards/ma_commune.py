@@ -300,12 +300,17 @@ class MaCommune(common.Dashboard):
         self.on_change(self.year, lambda _v: self.update_explorer(), "year")
         self.explorer = widgets.VBox([widgets.HBox([self.indicator, self.year]), self.value, self.chart])
         self._prof: Profile | None = None
-        if common.preheating():
-            # a kernel started ahead of any request: pay the first-use costs now (charts, shapes, figures)
-            self.guard(lambda: portrait_html(common.province_communes(self.figs, self.province)[0].refnis),
-                       "warm_up")()
         return widgets.VBox([self.commune, self.explorer, widgets.HBox(self.buttons), self.downloads, self.private,
                              self.portrait])
+
+    def show(self) -> None:
+        """Display, with the user's commune already shown (its portrait computed in the pre-heated kernel).
+        A pre-heated kernel of a person without a commune of their own (province, analysts) draws one portrait
+        ahead instead, so that the first-use costs (charts, shapes, figures) are paid before the request."""
+        super().show()
+        if common.preheating() and self._prof is None:
+            self.guard(lambda: portrait_html(common.province_communes(self.figs, self.province)[0].refnis),
+                       "warm_up")()
 
     # -- reactions
     def show_commune(self, refnis: str | None) -> None:
