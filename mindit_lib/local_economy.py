@@ -42,6 +42,17 @@ class KboSnapshot:
         return f"extrait n° {self.number} du {format_date(self.snapshot_date)}"
 
 
+def kbo_extract_without_indicators(prof: Profile) -> int | None:
+    """The number of the latest extract in the store when no KBO indicator was computed for the commune's
+    province (another province configured when they were, or the computation failed), else None."""
+    store = prof.figures.store
+    tables = set(store.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    if "kbo_extract" not in tables or kbo_snapshot(prof) is not None:
+        return None
+    latest = store.query("SELECT max(extract_number) AS n FROM kbo_extract")["n"].iloc[0]
+    return None if pd.isna(latest) else int(latest)
+
+
 def kbo_snapshot(prof: Profile) -> KboSnapshot | None:
     """The extract behind the store's KBO indicators for the commune's province, None when there is none
     (the section then uses Statbel's series)."""
@@ -84,33 +95,81 @@ def kbo_territories(prof: Profile) -> list:
     return [t for t in prof.territories if t.role in ("commune", "arrondissement", "province")]
 
 
+def update_coverage(prof: Profile) -> dict[int, tuple[date | None, date, bool]]:
+    """Per calendar year of the update extracts applied: the span their deletions cover — from the snapshot of
+    the extract before the year's first update (None when the store does not hold it) to the year's last
+    update — and whether that span covers the whole year (from 1 January or before, to 31 December or after)."""
+    key = ("kbo_updates",)
+    if key not in prof.figures.memo:
+        rows = prof.figures.store.query("""SELECT extract_number, extract_type, snapshot_date FROM kbo_extract
+                                           ORDER BY extract_number, applied""")
+        snaps = {int(r.extract_number): pd.Timestamp(r.snapshot_date).date() for r in rows.itertuples()}
+        spans: dict[int, tuple[date | None, date, bool]] = {}
+        for r in rows[rows["extract_type"] == "update"].itertuples():
+            end = pd.Timestamp(r.snapshot_date).date()
+            start = snaps.get(int(r.extract_number) - 1)
+            if end.year in spans:
+                first, _, _ = spans[end.year]
+                start = first
+            complete = start is not None and start <= date(end.year, 1, 1) and end >= date(end.year, 12, 31)
+            spans[end.year] = (start, end, complete)
+        prof.figures.memo[key] = spans
+    return prof.figures.memo[key]
+
+
+#: French plural units that take the singular with 0 and 1 (« 0 entreprise »)
+SINGULAR = {"entreprises": "entreprise"}
+
+
+def _text(value: float | None, status: str | None, unit: str, decimals: int) -> str:
+    if value is not None and abs(value) < 2 and unit in SINGULAR:
+        unit = SINGULAR[unit]
+    return format_value(value, unit, decimals, status=status)
+
+
 def kbo_table(prof: Profile, snap: KboSnapshot) -> pd.DataFrame:
     """One row per KBO figure: ``indicator_id, label, period, when`` and one text column per territory
     (French format with unit; « n.d. (confidentiel) » for a suppressed cell, « n.d. (non disponible) » when the
-    extracts do not give it, e.g. cessations without update extracts)."""
+    extracts do not give it).
+
+    Stocks are at the extract's date; creations are those of the last complete calendar year; cessations are
+    those of the latest year with update extracts, with the span the updates cover; the net change only for a
+    year the updates cover whole (otherwise it would set a partial count of cessations against a year of
+    creations)."""
     cells = _kbo_cells(prof, snap)
     cells = cells[cells["dimension"].isna()]
     terrs = kbo_territories(prof)
+    coverage = update_coverage(prof)
+    last_full = snap.snapshot_date.year - 1
     rows = []
     for ind_id in KBO_FIGURES:
         ind = prof.catalogue.indicator(ind_id)
         own = cells[cells["indicator_id"] == ind_id]
         if ind_id in KBO_STOCKS:
-            period = snap.snapshot_date.year
-            when = f"au {format_date(snap.snapshot_date)}"
-        else:  # the last complete calendar year the extracts give
-            years = sorted(int(p) for p in own["period"].unique() if int(p) < snap.snapshot_date.year)
-            period = years[-1] if years else None
-            when = f"année {period}" if period else "aucun extrait de mise à jour appliqué"
+            period, when = snap.snapshot_date.year, f"au {format_date(snap.snapshot_date)}"
+        elif ind_id == "KBO_ENTERPRISE_CREATIONS":
+            period, when = last_full, f"année {last_full}"
+        elif ind_id == "KBO_ENTERPRISE_CESSATIONS":
+            period = max(coverage) if coverage else None
+            if period is None:
+                when = "aucun extrait de mise à jour appliqué"
+            else:
+                start, end, complete = coverage[period]
+                when = (f"année {period}" if complete else
+                        f"du {format_date(start)} au {format_date(end)}" if start else f"jusqu'au {format_date(end)}")
+        else:  # net change: a year of creations against a whole year of cessations only
+            complete = [y for y, (_, _, whole) in coverage.items() if whole and y <= last_full]
+            period = max(complete) if complete else None
+            when = f"année {period}" if period else "aucune année entière couverte par les mises à jour"
         row = {"indicator_id": ind_id, "label": ind.label_fr, "period": period, "when": when}
         for t in terrs:
             hit = own[(own["refnis"] == t.refnis) & (own["period"] == period)] if period else own.iloc[0:0]
             if hit.empty:
-                row[t.display_name] = format_value(None, ind.unit_short, ind.decimals)
+                row[t.display_name] = _text(None, None, ind.unit_short, ind.decimals)
             else:
                 value, status = hit["value"].iloc[0], hit["status"].iloc[0]
-                row[t.display_name] = format_value(None if pd.isna(value) else float(value), ind.unit_short,
-                                                   ind.decimals, status=status)
+                row[t.display_name] = _text(None if pd.isna(value) else float(value), status, ind.unit_short,
+                                            ind.decimals)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -146,7 +205,7 @@ def kbo_sectors(prof: Profile, snap: KboSnapshot, lang: str = "fr") -> pd.DataFr
             return None if v is None or pd.isna(v) or not total or pd.isna(total) else 100 * float(v) / float(total)
 
         out.append({"section": r.category, "label": label,
-                    "commune": format_value(value, "", 0, status=r.status), "n": value,
+                    "commune": _text(value, r.status, "", 0), "n": value,
                     "commune_share": share(value, totals[prof.commune.refnis]),
                     "province_share": share(pv, totals[_province(prof)])})
     frame = pd.DataFrame(out, columns=["section", "label", "commune", "n", "commune_share", "province_share"])

@@ -27,8 +27,6 @@ THEME_FIGURES = ("BUILDING_STOCK_DWELLINGS", "SHARE_DWELLINGS_VACANT", "PERMITS_
 THEME_CHARTS = {"housing": ("PERMITS_DWELLINGS_PER_1000_INHABITANTS", False),
                 "land": ("BUILT_UP_SHARE", False),
                 "economy": ("ESTABLISHMENT_UNITS", True)}
-#: sectors shown in the « Économie locale » table (the largest for the commune; the rest summed)
-TOP_SECTORS = 8
 #: every figure of the report (sources and definitions at the end)
 REPORT_FIGURES = tuple(dict.fromkeys((*KEY_FIGURES, *THEME_FIGURES, *(i for i, _ in THEME_CHARTS.values()))))
 THEME_CHART_HEIGHT = 120
@@ -341,10 +339,13 @@ def local_economy(prof: Profile) -> HTML:
         units = prof.latest("ESTABLISHMENT_UNITS")
         year = units["period"].iloc[0]
         when = "" if is_missing(year) else f" (4e trimestre {int(year)})"
+        pending = economy.kbo_extract_without_indicators(prof)
+        why = ("Aucun extrait du registre de la BCE n'est chargé dans Mind it : les indicateurs d'entreprises "
+               "(créations, secteurs, ancienneté) n'y sont pas encore." if pending is None else
+               f"L'extrait n° {pending} de la BCE est chargé, mais ses indicateurs n'ont pas été calculés pour "
+               "cette province : relancez « mindit update ».")
         intro = (f"<p class='mindit-economy-source' data-source='statbel'>Source des chiffres : Statbel, unités "
-                 f"d'établissement d'après la Banque-Carrefour des Entreprises{_e(when)}. Aucun extrait du registre "
-                 "de la BCE n'est chargé dans Mind it : les indicateurs d'entreprises (créations, secteurs, "
-                 "ancienneté) n'y sont pas encore.</p>")
+                 f"d'établissement d'après la Banque-Carrefour des Entreprises{_e(when)}. {_e(why)}</p>")
         table = key_figures(prof, economy.STATBEL_FIGURES, older_notes=False).data
         return HTML(f"<div class='mindit-economy'>{intro}{table}{theme_evolution(prof, 'economy').data}</div>")
     frame = economy.kbo_table(prof, snap)
@@ -362,17 +363,13 @@ def local_economy(prof: Profile) -> HTML:
              "ou à leur plus ancienne unité d'établissement (personnes physiques) ; unités d'établissement à leur "
              "adresse.</p>")
     sectors = economy.kbo_sectors(prof, snap)
-    shown = sectors.head(TOP_SECTORS) if len(sectors) > TOP_SECTORS + 1 else sectors
     rows = []
-    for r in shown.to_dict("records"):
+    for r in sectors.to_dict("records"):
         own = "" if r["commune_share"] is None or pd.isna(r["commune_share"]) else format_percent(r["commune_share"])
         prov = "" if r["province_share"] is None or pd.isna(r["province_share"]) else format_percent(
             r["province_share"])
         rows.append(f"<tr><th scope='row'>{_e(r['label'])}</th><td class='num'>{_e(r['commune'])}</td>"
                     f"<td class='num'>{_e(own)}</td><td class='num'>{_e(prov)}</td></tr>")
-    if len(shown) < len(sectors):
-        rows.append(f"<tr><th scope='row'>Autres sections ({len(sectors) - len(shown)})</th>"
-                    "<td class='num' colspan='3'>voir l'export des données</td></tr>")
     province = next(t for t in prof.parents if t.role == "province").display_name
     sector_table = (
         "<table class='mindit-table kbo-sectors'><caption>Entreprises actives par section d'activité principale "
@@ -381,8 +378,9 @@ def local_economy(prof: Profile) -> HTML:
         if rows else "")
     notes = ["n.d. (confidentiel) : case de moins de 3 entreprises, ou masquée en plus pour qu'aucune case masquée "
              "ne puisse être retrouvée à partir des totaux publiés.",
-             "Créations : entreprises encore actives à la date de l'extrait, par année de début ; les cessations ne "
-             "sont connues que par les extraits de mise à jour appliqués.",
+             "Créations : entreprises encore actives à la date de l'extrait, par année de début. Cessations : "
+             "entreprises supprimées par les extraits de mise à jour appliqués, sur la période qu'ils couvrent ; le "
+             "solde n'est donné que pour une année entière couverte.",
              economy.kbo_citation(prof, snap, "Entreprises et unités d'établissement")]
     foot = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
     return HTML(f"<div class='mindit-economy'>{intro}<table class='mindit-table key-figures kbo'><thead><tr>{head}"

@@ -61,7 +61,9 @@ def register_lines(store: Store, dataset_id: str, folder: str, width: int) -> li
         held = store.query("""SELECT max(extract_number) AS n, count(DISTINCT indicator_id) AS k,
                                      count_if(status = 'confidential') AS c, count(*) AS cells FROM kbo_observation""")
         h = held.iloc[0]
-        stale = "" if h["n"] == first["extract_number"] else f" — NOT the latest extract (n° {int(h['n'])})"
+        stale = ("" if h["n"] == first["extract_number"] else
+                 f" — NOT from the latest extract applied (n° {int(first['extract_number'])}): the last computation "
+                 "failed (see its import_run row, dataset bce_kbo_indicators); run `mindit update` again")
         lines.append(f"{'':<{width}} → indicators: {int(h['k'])} from extract n° {int(h['n'])}, {int(h['cells'])} "
                      f"cells of which {int(h['c'])} confidential{stale}")
     return lines

@@ -135,7 +135,10 @@ def test_indicators_per_territory_with_confidential_cells(store, config):
     con, _ = store
     obs = compute_indicators(con, config.province)
     active = obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & obs["dimension"].isna()].set_index("refnis")
-    assert active.loc["62063", "value"] == 7 and active.loc["63079", "value"] == 4
+    assert active.loc["62063", "value"] == 7
+    # arr. Verviers 6 = Verviers 4 + Eupen 1 + Sankt Vith 1: with Verviers published, 6 − 4 = 2 over two suppressed
+    # cells of at least 1 each would give both away, so Verviers is suppressed too (a complement of at least 2)
+    assert active.loc["63079", "status"] == "confidential" and active.loc["63079", "n"] == 4
     assert active.loc["61031", "value"] == 3 and active.loc["60000", "value"] == 16
     assert active.loc["63000", "value"] == 6 and active.loc["62000", "value"] == 7
     for refnis in ("63023", "63067"):                      # 1 enterprise each: suppressed, both in arr. Verviers
@@ -143,14 +146,19 @@ def test_indicators_per_territory_with_confidential_cells(store, config):
         assert display(active.loc[refnis, "value"], "confidential") == CONFIDENTIAL_TEXT
     assert active.loc["64074", "value"] == 0 and active.loc["64074", "status"] == "final"
     units = obs[(obs["indicator_id"] == "KBO_ESTABLISHMENT_UNITS") & obs["dimension"].isna()].set_index("refnis")
-    assert units.loc["60000", "value"] == 5               # Verviers, Huy, Waremme, Eupen, Liège
+    # 5 units, one each in Verviers, Huy, Waremme, Eupen and Liège: every commune and arrondissement cell is
+    # suppressed, and so is the province (5 = the sum of five cells of at least 1 would give each away)
+    assert units.loc["60000", "n"] == 5 and units.loc["60000", "status"] == "confidential"
     sections = obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & (obs["dimension"] == "nace_section")]
     province = sections[sections["refnis"] == "60000"].set_index("category")["n"].to_dict()
     assert province == {"2025-F": 13, "2025-K": 1, "2025-M": 1, "NR": 1}
     share = obs[obs["indicator_id"] == "KBO_NATURAL_PERSON_SHARE"].set_index("refnis")
     assert share.loc["60000", "n"] == 1 and share.loc["60000", "status"] == "confidential"
     created = obs[obs["indicator_id"] == "KBO_ENTERPRISE_CREATIONS"].set_index(["refnis", "period"])
-    assert created.loc[("60000", 2016), "n"] == 3 and created.loc[("60000", 2016), "value"] == 3
+    # 2016: one creation each in Liège, Verviers and Huy — all suppressed, the province's 3 with them (3 cells of
+    # at least 1); a year without creation is published as 0
+    assert created.loc[("60000", 2016), "n"] == 3 and created.loc[("60000", 2016), "status"] == "confidential"
+    assert created.loc[("60000", 2024), "value"] == 0 and created.loc[("60000", 2024), "status"] == "final"
     mean_age = obs[obs["indicator_id"] == "KBO_ENTERPRISE_MEAN_AGE"].set_index("refnis")
     assert mean_age.loc["61031", "value"] == pytest.approx(8.6, abs=0.05)   # 2016, 2017, 2018 → 03-10-2025
     stored = con.execute("SELECT count(*) FROM kbo_observation WHERE status = 'confidential' AND value IS NOT NULL")
@@ -164,6 +172,29 @@ def determined(matrix: np.ndarray, suppressed: np.ndarray) -> list[int]:
     _, sing, vt = np.linalg.svd(matrix[:, cols], full_matrices=False)
     basis = vt[sing > 1e-9 * sing.max()]
     return [int(cell) for k, cell in enumerate(cols) if np.isclose((basis[:, k] ** 2).sum(), 1.0)]
+
+
+def pinned(matrix: np.ndarray, suppressed: np.ndarray, n: np.ndarray) -> list[int]:
+    """The attacker who also knows the bounds (zeros are published, so every suppressed cell holds at least 1):
+    suppressed cells whose smallest and largest whole value, given the published cells, are equal (integer
+    programmes, one min and one max per cell)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    cols = np.flatnonzero(suppressed)
+    rows = np.any(matrix[:, cols] != 0, axis=1)
+    a = matrix[rows][:, cols]
+    b = -matrix[rows][:, ~suppressed] @ n[~suppressed]
+    lower = np.where(n[cols] >= 1, 1, 0)
+    cons, bounds, whole = LinearConstraint(a, b, b), Bounds(lower, np.inf), np.ones(cols.size)
+    out = []
+    for k, cell in enumerate(cols):
+        goal = np.eye(cols.size)[k]
+        low = milp(goal, constraints=cons, bounds=bounds, integrality=whole)
+        high = milp(-goal, constraints=cons, bounds=bounds, integrality=whole)
+        assert low.success and high.success
+        if round(low.fun) == round(-high.fun):
+            out.append(int(cell))
+    return out
 
 
 def table_system(table, hier, with_total):
@@ -190,7 +221,8 @@ def test_no_suppressed_cell_can_be_recovered(config, store):
     n = table["n"].to_numpy()
     assert hidden[(n > 0) & (n < 3)].all()                          # every small cell is suppressed
     assert determined(matrix, hidden) == []                          # none can be solved for
-    assert (n[hidden] > 0).all()                                     # so each can move both ways (≥ 0 kept)
+    assert pinned(matrix, hidden, n) == []                           # not even knowing each is at least 1
+    assert (n[hidden] > 0).all()
     primary = (n > 0) & (n < 3)
     assert determined(matrix, primary) != []                         # without complements, the attacker wins
     assert hidden.sum() > primary.sum()

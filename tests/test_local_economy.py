@@ -115,7 +115,7 @@ def test_update_picks_up_the_extract_once(kbo_config, capsys):
     assert main(["status", "--store", str(kbo_config.store_path)]) == 0
     status = capsys.readouterr().out
     assert "register: 1 extract(s) applied, latest n° 140 (full) of 03-10-2025" in status
-    assert "indicators: 7 from extract n° 140" in status
+    assert "indicators: 6 from extract n° 140" in status
 
 
 def test_import_kbo_refuses_an_extract_already_applied(kbo_config, capsys):
@@ -129,7 +129,7 @@ def test_import_kbo_refuses_an_extract_already_applied(kbo_config, capsys):
                            {"meta": meta_rows(140, "update", "03-10-2025"), "code": [], **empty})
     assert main(["import", "kbo", str(update), "--store", str(kbo_config.store_path)]) == 1
     captured = capsys.readouterr()
-    assert "update extract n° 140 is not newer than the last extract applied (n° 140)" in captured.out
+    assert "update extract n° 140 does not follow the store's extract n° 140 (it is already applied)" in captured.out
     with pytest.raises(SystemExit) as stop:   # a zip without "kbo" before it: argparse says what is expected
         main(["import", "--store", str(kbo_config.store_path), str(path)])
     assert stop.value.code == 2 and "choose from 'kbo'" in capsys.readouterr().err
@@ -155,9 +155,11 @@ def test_section_switches_to_the_kbo_indicators(kbo_figures):
     assert "Entreprises actives 7 entreprises 7 entreprises 16 entreprises au 3 octobre 2025" in words
     # its natural person has its oldest unit in Eupen; the province's only one is a cell of 1: suppressed
     assert "Part des personnes physiques parmi les entreprises actives 0,0 % 0,0 % n.d. (confidentiel)" in words
-    assert "Unités d'établissement actives (BCE) n.d. (confidentiel) n.d. (confidentiel) 5 UE" in words
+    # 5 units, 1 each in 5 communes: the province's 5 would give them away, so it is suppressed too
+    assert "Unités d'établissement actives (BCE) n.d. (confidentiel) n.d. (confidentiel) n.d. (confidentiel)" in words
     assert ("Cessations d'entreprises n.d. (non disponible) n.d. (non disponible) n.d. (non disponible) aucun "
             "extrait de mise à jour appliqué") in words
+    assert "Créations d'entreprises (encore actives) 0 entreprise 0 entreprise 0 entreprise année 2024" in words
     # by section: 6 in construction (NACE-BEL 2025 F) and 1 in K, so both suppressed; sections with none left out
     assert "Section Entreprises Part Part, province de Liège Construction n.d. (confidentiel)" in words
     assert "Activités immobilières" not in words
@@ -178,3 +180,44 @@ def test_report_and_dashboard_show_the_kbo_section(kbo_config, kbo_figures, monk
     monkeypatch.setenv("MINDIT_STORE", str(kbo_config.store_path))
     portrait = text(ma_commune.portrait_html("62063"))
     assert "Économie locale" in portrait and "extrait n° 140 du 3 octobre 2025" in portrait
+
+
+def _update(folder: Path, number: int, snapshot: str, deleted: list[str]) -> Path:
+    """An update extract in the published format that deletes the enterprises ``deleted`` (nothing inserted)."""
+    files = {f"{name}_{part}": [] for name in DATA_FILES for part in ("delete", "insert")}
+    files["enterprise_delete"] = [(number_,) for number_ in deleted]
+    month = snapshot.split("-")[1]
+    return write_extract(folder / f"KboOpenData_{number:04d}_{snapshot[-4:]}_{month}_Update.zip",
+                         {"meta": meta_rows(number, "update", snapshot), "code": [], **files})
+
+
+def test_import_kbo_keeps_the_chain_and_cessations_say_their_span(config, tmp_path, capsys):
+    store = tmp_path / "store.duckdb"
+    shutil.copy(config.store_path, store)
+    full = write_extract(tmp_path / ZIP, extract_files())
+    gap = _update(tmp_path, 142, "05-12-2025", [])
+    nxt = _update(tmp_path, 141, "07-11-2025", ["0500.000.000"])  # one of Liège's construction firms
+    assert main(["import", "kbo", str(full), "--store", str(store)]) == 0
+    capsys.readouterr()
+    with Store(store, read_only=True) as s:
+        checksum = s.content_checksum()
+    assert main(["import", "kbo", str(gap), "--store", str(store)]) == 1       # n° 141 first
+    assert "update extract n° 142 does not follow the store's extract n° 140 (n° 141 is missing" in \
+        capsys.readouterr().out
+    with Store(store, read_only=True) as s:
+        assert s.content_checksum() == checksum
+    assert main(["import", "kbo", str(nxt), "--store", str(store)]) == 0
+    assert main(["import", "kbo", str(full), "--store", str(store)]) == 1      # an older full would undo 141
+    assert "full extract n° 140 is not newer than what the store holds (n° 141)" in capsys.readouterr().out
+    with Store(store, read_only=True) as s:
+        assert s.query("SELECT extract_number FROM kbo_extract ORDER BY 1")["extract_number"].tolist() == [140, 141]
+        ceased = s.query("SELECT entity_number, refnis FROM kbo_cessation")
+    assert ceased.to_dict("records") == [{"entity_number": "0500.000.000", "refnis": "62063"}]
+    figs = Figures(Store(store, read_only=True))
+    words = text(sections.local_economy(profile("62063", figures_=figs)).data)
+    assert "Entreprises actives 6 entreprises 6 entreprises 15 entreprises au 7 novembre 2025" in words
+    # one cessation: suppressed everywhere; it covers 3 October – 7 November, so no net change for a year
+    assert ("Cessations d'entreprises n.d. (confidentiel) n.d. (confidentiel) n.d. (confidentiel) du 3 octobre 2025 "
+            "au 7 novembre 2025") in words
+    assert "Solde créations − cessations n.d. (non disponible)" in words
+    assert "aucune année entière couverte par les mises à jour" in words

@@ -5,8 +5,8 @@ the province, and protected by :func:`mindit_lib.kbo.disclosure.protect` before 
 ``kbo_observation``: a cell counting 1 or 2 entities is suppressed, with complementary suppressions so that no
 suppressed cell can be computed from the published cells and totals. A suppressed cell has ``value`` NULL
 and ``status`` ``confidential`` and is shown as "n.d. (confidentiel)", never as 0. Tables that share their
-totals (active enterprises by sector, by age, by legal form) publish the same totals: the total column is
-protected once, then imposed on each of them.
+totals (active enterprises by sector, by legal form) publish the same totals: the total column is protected
+once, then imposed on each of them. There is no table by age class (see :func:`compute_indicators`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from mindit_lib.kbo.disclosure import CONFIDENTIAL_TEXT, protect
 from mindit_lib.kbo.sector import NOT_REPORTED
 
 TOTAL = "_T"
-AGE_CLASSES = (("0-1", 0, 2), ("2-4", 2, 5), ("5-9", 5, 10), ("10-19", 10, 20), ("20+", 20, 10_000))
 NATURAL_PERSON = "PP"
 
 INDICATORS = {
     "KBO_ENTERPRISES_ACTIVE": "Entreprises actives (siège ou, pour les personnes physiques, plus ancienne unité)",
     "KBO_ESTABLISHMENT_UNITS": "Unités d'établissement actives",
-    "KBO_ENTERPRISES_BY_AGE": "Entreprises actives par âge (années depuis la date de début)",
     "KBO_ENTERPRISES_BY_LEGAL_FORM": "Entreprises actives par forme juridique",
     "KBO_ENTERPRISE_CREATIONS": "Créations d'entreprises encore actives, par année de début",
     "KBO_ENTERPRISE_CESSATIONS": "Cessations d'entreprises (suppressions des extraits de mise à jour)",
@@ -191,10 +189,9 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, province: str, *, creatio
         return table.assign(indicator_id=indicator, dimension=dimension, period=year)
 
     tables.append(shared_total("KBO_ENTERPRISES_ACTIVE", "nace_section", sections))
-    ages = _counts(con, f"""SELECT l.refnis, CASE WHEN e.start_date IS NULL THEN 'inconnu' {' '.join(
-        f"WHEN date_sub('year', e.start_date, DATE '{snapshot.date()}') < {hi} THEN '{label}'"
-        for label, _, hi in AGE_CLASSES)} END AS category, count(*) AS n {enterprises} GROUP BY ALL""")
-    tables.append(shared_total("KBO_ENTERPRISES_BY_AGE", "age_class", ages))
+    # no table of enterprises by age class: its classes line up with the creation years published beside it
+    # (exactly when the snapshot is 31 December), which would let suppressed creation cells be solved for; the
+    # mean age (not published under 3 enterprises) says how old the firms are
     forms = _counts(con, f"""SELECT l.refnis, CASE WHEN e.type_of_enterprise = '1' THEN '{NATURAL_PERSON}'
                                 ELSE coalesce(e.juridical_form_cac, e.juridical_form, 'inconnue') END AS category,
                                 count(*) AS n {enterprises} GROUP BY ALL""")
@@ -254,12 +251,13 @@ def _net(creations: pd.DataFrame, cessations: pd.DataFrame) -> pd.DataFrame:
 def _share(by_form: pd.DataFrame, totals: pd.DataFrame, year: int) -> pd.DataFrame:
     natural = by_form[by_form["category"] == NATURAL_PERSON].set_index("refnis")
     total = totals.set_index("refnis").reindex(natural.index)
-    hidden = (natural["status"] == "confidential") | (total["status"] == "confidential") | (total["n"] == 0)
+    hidden = (natural["status"] == "confidential") | (total["status"] == "confidential")
+    none = (total["n"] == 0) & ~hidden  # no enterprise at all (published as 0): a share has no meaning
     share = (natural["n"] / total["n"].where(total["n"] > 0) * 100).round(1)
     return pd.DataFrame({"indicator_id": "KBO_NATURAL_PERSON_SHARE", "refnis": natural.index, "period": year,
                          "dimension": None, "category": None, "n": natural["n"].to_numpy(),
-                         "value": share.where(~hidden).to_numpy(),
-                         "status": np.where(hidden, "confidential", "final")})
+                         "value": share.where(~hidden & ~none).to_numpy(),
+                         "status": np.select([hidden, none], ["confidential", "missing"], "final")})
 
 
 def _mean_age(con: duckdb.DuckDBPyConnection, enterprises: str, snapshot: pd.Timestamp,
@@ -271,8 +269,8 @@ def _mean_age(con: duckdb.DuckDBPyConnection, enterprises: str, snapshot: pd.Tim
     frame["arr"] = [hier.communes[c] for c in frame.index]
     sums = pd.concat([frame[["n", "years"]], frame.groupby("arr")[["n", "years"]].sum(),
                       frame[["n", "years"]].sum().to_frame(hier.province).T])
-    hidden = sums["n"] < 3
+    none, hidden = sums["n"] == 0, (sums["n"] > 0) & (sums["n"] < 3)  # none: no enterprise (published as 0)
     return pd.DataFrame({"indicator_id": "KBO_ENTERPRISE_MEAN_AGE", "refnis": sums.index, "period": snapshot.year,
                          "dimension": None, "category": None, "n": sums["n"].astype(int).to_numpy(),
                          "value": (sums["years"] / sums["n"].where(sums["n"] > 0)).round(1).where(~hidden).to_numpy(),
-                         "status": np.where(hidden, "confidential", "final")})
+                         "status": np.select([hidden, none], ["confidential", "missing"], "final")})

@@ -81,8 +81,20 @@ def read_zip_meta(path: Path) -> dict[str, str]:
 
 
 def describe(path: Path) -> ExtractFile:
-    """An extract zip's number, kind and snapshot date, from its ``meta.csv`` (checked against its name)."""
-    meta = read_zip_meta(path)
+    """An extract's number, kind and snapshot date, from its ``meta.csv`` (a zip, checked against its name, or a
+    folder of the extract's files)."""
+    path = Path(path)
+    if path.is_dir():
+        meta_file = next((p for p in path.iterdir() if p.name.lower() == "meta.csv"), None)
+        if meta_file is None:
+            raise KboFormatError(f"{path}: no meta.csv; every KBO Open Data extract starts with it.")
+        text = meta_file.read_text(encoding="utf-8-sig")
+        meta = {row[0]: (row[1] if len(row) > 1 else "") for row in list(csv.reader(io.StringIO(text)))[1:] if row}
+    elif path.is_file():
+        meta = read_zip_meta(path)
+    else:
+        raise KboFormatError(f"{path}: no such file. Give a KBO Open Data zip (KboOpenData_<n°>_<year>_<month>_"
+                             "Full.zip or _Update.zip) or its folder.")
     try:
         number = int(meta["ExtractNumber"])
         kind = meta["ExtractType"].strip().lower()
@@ -149,6 +161,33 @@ def plan(extracts: list[ExtractFile], current: int | None) -> tuple[list[Extract
     return chain, why
 
 
+def _check_order(paths: list[Path], current: int | None) -> tuple[list[Path], str]:
+    """Extracts given by hand, in the order given, as far as they follow the store's chain: a full extract newer
+    than what the store holds, or the update that follows it (n + 1). The first one out of order stops there,
+    with why (applying an older full over updates, or an update after a gap, would silently lose changes)."""
+    chain: list[Path] = []
+    for path in paths:
+        try:
+            e = describe(path)
+        except KboFormatError as exc:
+            return chain, str(exc)
+        if e.kind == "full" and current is not None and e.number <= current:
+            return chain, (f"{path}: full extract n° {e.number} is not newer than what the store holds (n° {current}); "
+                           "importing it would undo the later updates. Give a newer full extract, or import into a "
+                           "new store (--store) to start again from this one")
+        if e.kind == "update":
+            if current is None:
+                return chain, (f"{path}: update extract n° {e.number} but no full extract in the store yet: import "
+                               "the latest KboOpenData_…_Full.zip first")
+            if e.number != current + 1:
+                return chain, (f"{path}: update extract n° {e.number} does not follow the store's extract n° "
+                               f"{current}" + (f" (n° {current + 1} is missing: apply it first)"
+                                               if e.number > current + 1 else " (it is already applied)"))
+        chain.append(path)
+        current = e.number
+    return chain, ""
+
+
 def indicators_fingerprint() -> str:
     """The fingerprint of the code that computes the indicators (and of the catalogue entries of the dataset)."""
     from mindit_lib.indicators import load_catalogue
@@ -182,7 +221,7 @@ def run(con: duckdb.DuckDBPyConnection, extracts: list[ExtractFile] | list[Path]
 
     steps: list[Step] = []
     if explicit:
-        chain, why = [Path(p) for p in extracts], ""
+        chain, why = _check_order([Path(p) for p in extracts], applied_number(con))
     else:
         chain, why = plan(list(extracts), applied_number(con))  # type: ignore[arg-type]
         chain = [e.path for e in chain]
@@ -195,7 +234,7 @@ def run(con: duckdb.DuckDBPyConnection, extracts: list[ExtractFile] | list[Path]
             break
         steps.append(Step(str(path), "imported", report.total_rows, report.seconds, report.summary()))
     if why:
-        steps.append(Step(why.split(":")[0], "failed", message=why))
+        steps.append(Step("order", "failed", message=why))
     if applied_number(con) is not None:
         step = _indicators(con, province, changed=any(s.status == "imported" for s in steps))
         if step is not None:
