@@ -189,7 +189,9 @@ def describe(row: dict, keys: list[str], names: dict[str, str], at: date | None)
     """One mismatch in words: the aggregate, its keys, the official and recomputed values."""
     what = ", ".join(f"{k} {row[k] if row[k] != '' else 'all'}" for k in keys)
     name = names.get(row["refnis"], "")
-    listed = f"the list of {at:%Y-%m-%d}" if at else "the list"
+    # communes valid since before 2019 are those of the 2011 code list (the store dates them from 1977)
+    listed = ("the code list" if at is None else "the 2011 code list" if at.year < 2019
+              else f"the {at.year} code list")
     text = (f"{row['refnis']} {name} ({what}): official {_number(row['official'])}, recomputed "
             f"{_number(row['recomputed'])} from {row['present']} of its {row['communes']} communes of {listed}")
     if row["empty"]:

@@ -74,8 +74,8 @@ def test_check_aggregates_sums_counts_exactly_and_names_file_aggregate_and_value
         ac.check_aggregates(Path("stock.csv"), official, communes, terr, ["year"])
     text = str(err.value)
     assert text.startswith("stock.csv: 3 official aggregate value(s) differ")
-    assert ("61000 61000 (year 2025): official 15, recomputed 16 from 2 of its 2 communes of the list of "
-            "1977-01-01") in text
+    assert ("61000 61000 (year 2025): official 15, recomputed 16 from 2 of its 2 communes of the 2011 "
+            "code list") in text
 
 
 def test_missing_commune_empty_cells_and_tolerance():
@@ -189,7 +189,7 @@ def test_building_stock_one_commune_changed_by_one_stops_the_import_and_keeps_th
     figure = f"{official:,.0f}".replace(",", " ")
     plus_one = f"{official + 1:,.0f}".replace(",", " ")
     assert (f"62000 Arrondissement de Liège (year 2025, stat T1, btype R1): official {figure}, "
-            f"recomputed {plus_one} from 24 of its 24 communes of the list of 2025-01-01") in message
+            f"recomputed {plus_one} from 24 of its 24 communes of the 2025 code list") in message
     assert "60000 Province de Liège" in message and "03000" in message and "01000" in message
     with Store(cfg.store_path, read_only=True) as store:
         assert store.content_checksum() == checksum
@@ -203,7 +203,7 @@ def test_households_belgium_row_against_a_commune_changed_by_one(tmp_path, data_
     path = write_text(tmp_path / "households.csv", "\n".join(text))
     with pytest.raises(SourceError, match=r"households\.csv: 1 official aggregate value\(s\) differ .*01000 "
                                           r"Belgique \(type all, size all\): official 4 727 831, recomputed 4 727 832 "
-                                          r"from 589 of its 589 communes of the list of 1977-01-01"):
+                                          r"from 589 of its 589 communes of the 2011 code list"):
         households.read(path, store_ctx)
     # a row without code that names a place is not Belgium's: refused, with its line
     text[liege] = ",,Arrondissement Luik,,,,,5.0"

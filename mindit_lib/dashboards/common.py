@@ -87,36 +87,47 @@ def has_commune_values(figs: Figures, indicator_id: str, communes: Iterable[str]
 
 
 def available_indicators(figs: Figures, communes: Iterable[str]) -> set[str]:
-    """The indicators with a value for some of ``communes``, without computing any derived indicator: stored
-    indicators from one query, a derived one when the indicators it is computed from are available (a ratio's
-    numerator and denominator or its fallback, every part of a sum, the series of a growth rate with more than
-    ``lag`` years). On the store it equals :func:`has_commune_values` over every indicator (tested), in
-    milliseconds instead of computing ~90 indicators for every territory (seconds, in every dashboard kernel)."""
+    """The indicators with a value for some of ``communes``, without computing any derived indicator: the periods
+    of stored indicators from one query, then the periods a derived one can have from those of its inputs (a
+    ratio where numerator and denominator meet, with the denominator's offset or its latest period; a sum where
+    every part is; a growth rate where the series has the year and the year ``lag`` before). On the store it
+    equals :func:`has_commune_values` over every indicator (tested), in milliseconds instead of computing ~90
+    indicators for every territory (seconds, in every dashboard kernel)."""
     stored = figs.store.query("""
-        SELECT indicator_id, count(DISTINCT period) AS years FROM observation
-        WHERE value IS NOT NULL AND refnis IN (SELECT unnest(?)) GROUP BY 1""", [list(communes)])
-    years = dict(zip(stored["indicator_id"], stored["years"], strict=True))
+        SELECT DISTINCT indicator_id, period FROM observation
+        WHERE value IS NOT NULL AND refnis IN (SELECT unnest(?))""", [list(communes)])
+    base: dict[str, set[int]] = {}
+    for ind_id, period in stored.itertuples(index=False):
+        base.setdefault(ind_id, set()).add(int(period))
     cat = figs.catalogue
+    memo: dict[str, set[int]] = {}
 
-    def ok(ind_id: str) -> bool:
+    def periods(ind_id: str) -> set[int]:
+        if ind_id in memo:
+            return memo[ind_id]
         ind = cat.indicator(ind_id)
         if ind.kind == "base":
-            return ind_id in years
-        if ind.kind == "ratio":
-            den = ind.denominator
-            dens = [d for d in (den.get("indicator"), den.get("fallback", {}).get("indicator")) if d]
-            return ok(ind.numerator) and any(ok(d) for d in dens)
-        if ind.kind == "sum":
-            return all(ok(p) for p in ind.parts)
-        if ind.kind == "growth":
-            return ok(ind.of) and _years(ind.of) > ind.lag
-        return False
+            out = base.get(ind_id, set())
+        elif ind.kind == "ratio":
+            num, den, out = periods(ind.numerator), ind.denominator, set()
+            specs = [den, den.get("fallback") or {}]
+            for spec in (x for x in specs if x.get("indicator")):
+                have = periods(spec["indicator"])
+                if den.get("period") == "latest":
+                    out |= num if have else set()
+                else:
+                    out |= {p for p in num if p + int(spec.get("period_offset", 0)) in have}
+        elif ind.kind == "sum":
+            out = set.intersection(*(periods(p) for p in ind.parts))
+        elif ind.kind == "growth":
+            of = periods(ind.of)
+            out = {p for p in of if p - ind.lag in of}
+        else:
+            out = set()
+        memo[ind_id] = out
+        return out
 
-    def _years(ind_id: str) -> int:
-        ind = cat.indicator(ind_id)
-        return years.get(ind_id, 0) if ind.kind == "base" else min((_years(i) for i in ind.inputs), default=0)
-
-    return {i for i in cat.indicators if ok(i)}
+    return {i for i in cat.indicators if periods(i)}
 
 
 def indicator_choices(figs: Figures, province: str, lang: str = "fr") -> list[tuple[str, str]]:
