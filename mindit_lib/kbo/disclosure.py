@@ -113,7 +113,8 @@ def bound_exposed_cells(matrix: np.ndarray, suppressed: np.ndarray, vals: np.nda
 
 
 def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold: int = THRESHOLD,
-            forced: Sequence[bool] | None = None, eligible: Sequence[bool] | None = None) -> np.ndarray:
+            forced: Sequence[bool] | None = None, eligible: Sequence[bool] | None = None,
+            reserve: Sequence[bool] | None = None) -> np.ndarray:
     """Cells to suppress in one table.
 
     Parameters
@@ -129,6 +130,10 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
     eligible : sequence of bool, optional
         Cells that may be chosen as complements (default: all). Totals shared with other tables are made
         ineligible so that every table publishes them alike.
+    reserve : sequence of bool, optional
+        Ineligible cells that may still be chosen when no eligible cell can protect an exposed one (shared
+        totals: the caller then suppresses them in every table that shares them, see
+        :func:`mindit_lib.kbo.indicators.protect_family`).
 
     Returns
     -------
@@ -164,6 +169,9 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
             if touched[cell]:
                 continue
             choice = _complement(np.array([cell]), members, of_cell, suppressed, can, vals, need_room=against_bound)
+            if choice is None and reserve is not None:
+                choice = _complement(np.array([cell]), members, of_cell, suppressed, can | np.asarray(reserve, bool),
+                                     vals, need_room=against_bound)
             if choice is None:  # nothing left to suppress beside it: refuse rather than publish an exposed cell
                 raise ValueError(f"cell {int(cell)} cannot be protected: no cell left to suppress with it.")
             suppressed[choice] = True

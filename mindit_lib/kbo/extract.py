@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import shutil
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +37,9 @@ class Extract:
         ``meta.csv`` as variable → value.
     files : dict
         Full: file name → path. Update: ``<name>_delete`` / ``<name>_insert`` → path, plus ``code``/``meta``.
+    ready : callable
+        ``ready(path)`` returns once that file is on disk (at once for a folder; for a zip being unpacked in
+        the background, see :func:`unpacking`), or raises what stopped its unpacking.
     """
 
     source: Path
@@ -41,6 +47,7 @@ class Extract:
     kind: str
     meta: dict[str, str]
     files: dict[str, Path] = field(default_factory=dict)
+    ready: Callable[[Path], None] = field(default=lambda path: None, repr=False, compare=False)
 
     @property
     def number(self) -> int:
@@ -80,6 +87,120 @@ def unpack(source: Path, workdir: Path) -> Path:
     return workdir
 
 
+def _bad_zip(source: Path, exc: Exception) -> KboFormatError:
+    return KboFormatError(f"{source}: not a valid zip ({exc}); download the extract again.")
+
+
+class Unpacker:
+    """A zip's CSV members unpacked into ``workdir`` by a background thread, in the order an import reads
+    them (``meta``, ``code``, then the data files), so that the import loads each file while the next ones are
+    still being inflated. The result on disk is what :func:`unpack` writes (lower-case names; of two members
+    with the same name, the later one); headers are read from the zip itself, without waiting.
+
+    Use it through :func:`unpacking`, which stops and joins the thread before ``workdir`` is removed.
+    """
+
+    def __init__(self, source: Path, workdir: Path, order: tuple[str, ...] = ()):
+        self.source, self.workdir = Path(source), Path(workdir)
+        try:
+            self._archive = zipfile.ZipFile(self.source)
+        except zipfile.BadZipFile as exc:
+            raise _bad_zip(self.source, exc) from None
+        chosen: dict[str, zipfile.ZipInfo] = {}
+        for info in self._archive.infolist():
+            name = Path(info.filename).name
+            if info.is_dir() or not name.lower().endswith(".csv"):
+                continue
+            chosen.pop(name.lower(), None)
+            chosen[name.lower()] = info   # the later member wins, as when unpacking in order overwrites
+        rank = {name: i for i, name in enumerate(order)}
+        names = sorted(chosen, key=lambda n: (rank.get(n[:-4], len(rank)), list(chosen).index(n)))
+        self.infos = {self.workdir / name: chosen[name] for name in names}
+        self._done: set[Path] = set()
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kbo-unzip", daemon=True)
+        self._thread.start()
+
+    def members(self) -> dict[str, Path]:
+        """CSV files by lower-case name without ``.csv`` → where they are (or will be) unpacked."""
+        return {path.name[:-4]: path for path in self.infos}
+
+    def _run(self) -> None:
+        try:
+            with zipfile.ZipFile(self.source) as archive:
+                for path, info in self.infos.items():
+                    with archive.open(info) as src, open(path, "wb") as dst:
+                        while chunk := src.read(1 << 22):
+                            if self._cancel.is_set():
+                                return
+                            dst.write(chunk)
+                    with self._changed:
+                        self._done.add(path)
+                        self._changed.notify_all()
+        except BaseException as exc:  # handed to whoever waits
+            self._error = exc
+        finally:
+            with self._changed:
+                self._cancel.set()
+                self._changed.notify_all()
+
+    def _raise(self) -> None:
+        if isinstance(self._error, zipfile.BadZipFile):
+            raise _bad_zip(self.source, self._error) from None
+        if self._error is not None:
+            raise self._error
+
+    def ready(self, path: Path) -> None:
+        """Return once ``path`` is unpacked; raise what stopped the unpacking before it."""
+        with self._changed:
+            while Path(path) not in self._done and not self._cancel.is_set():
+                self._changed.wait()
+        if Path(path) not in self._done:
+            self._raise()
+            raise KboFormatError(f"{self.source}: {Path(path).name} was not unpacked.")
+
+    def finish(self) -> None:
+        """Wait for every member (an import reads them all, as :func:`unpack` does); raise what failed."""
+        self._thread.join()
+        self._raise()
+
+    def header(self, path: Path) -> list[str]:
+        """The header line of a member, read from the zip as :func:`read_header` reads it from the file."""
+        with self._archive.open(self.infos[Path(path)]) as raw:
+            return next(csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")), [])
+
+    def close(self) -> None:
+        """Stop unpacking and wait for the thread."""
+        self._cancel.set()
+        self._thread.join()
+        self._archive.close()
+
+
+@contextmanager
+def unpacking(source: Path, workdir: Path, order: tuple[str, ...] = ()) -> Iterator[tuple[Path, Unpacker | None]]:
+    """``(folder, unpacker)``: a folder as it is (``unpacker`` None), or a zip being unpacked into ``workdir``
+    in the background (see :class:`Unpacker`), stopped on exit.
+
+    Raises
+    ------
+    KboFormatError
+        Not a zip nor a folder, or a damaged zip (as :func:`unpack`).
+    """
+    source = Path(source)
+    if source.is_dir():
+        yield source, None
+        return
+    if not source.is_file():
+        unpack(source, workdir)   # raises its "no such file" message
+    unpacker = Unpacker(source, workdir, order)
+    try:
+        yield workdir, unpacker
+    finally:
+        unpacker.close()
+
+
 def _members(folder: Path) -> dict[str, Path]:
     """CSV files of a folder by lower-case name without ``.csv`` (the publisher writes ``contact_insert.Csv``)."""
     return {p.name.lower()[:-4]: p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".csv")}
@@ -91,8 +212,10 @@ def read_header(path: Path) -> list[str]:
         return next(csv.reader(fh), [])
 
 
-def check_header(path: Path, expected: tuple[str, ...] | list[str]) -> None:
-    """Refuse a file whose header is not exactly the documented one.
+def check_header(path: Path, expected: tuple[str, ...] | list[str], *,
+                 reader: Callable[[Path], list[str]] = read_header) -> None:
+    """Refuse a file whose header is not exactly the documented one (``reader`` reads it: the file, or the zip
+    member being unpacked there).
 
     Raises
     ------
@@ -100,7 +223,7 @@ def check_header(path: Path, expected: tuple[str, ...] | list[str]) -> None:
         Names the file, what was found and what the Cookbook documents.
     """
     try:
-        found = read_header(path)
+        found = reader(path)
     except UnicodeDecodeError:
         raise KboFormatError(f"{path}: line 1: not UTF-8 text; the KBO extract is UTF-8. "
                              "Download it again.") from None
@@ -132,20 +255,26 @@ def read_meta(path: Path) -> dict[str, str]:
     return meta
 
 
-def open_extract(folder: Path, source: Path) -> Extract:
-    """Find and check the files of an unpacked extract.
+def open_extract(folder: Path, source: Path, unpacker: Unpacker | None = None) -> Extract:
+    """Find and check the files of an unpacked extract (or of a zip that ``unpacker`` is unpacking into
+    ``folder``: the files are listed and their headers checked from the zip, ``meta.csv`` once unpacked).
 
     Raises
     ------
     KboFormatError
         ``meta.csv`` missing or incomplete, a documented file missing, a header not as documented.
     """
-    members = _members(folder)
+    members = _members(folder) if unpacker is None else unpacker.members()
     if "meta" not in members:
         raise KboFormatError(f"{source}: no meta.csv; every KBO Open Data extract starts with it. Is this the "
                              "KBO zip (KboOpenData_<nr>_<year>_<month>_Full.zip or _Update.zip)?")
+    reader = read_header if unpacker is None else unpacker.header
+    if unpacker is not None:
+        unpacker.ready(members["meta"])
     meta = read_meta(members["meta"])
     extract = Extract(source, folder, meta["ExtractType"], meta, {"meta": members["meta"]})
+    if unpacker is not None:
+        extract.ready = unpacker.ready
     for spec in FILES.values():
         if spec.name == "meta":
             continue
@@ -157,7 +286,7 @@ def open_extract(folder: Path, source: Path) -> Extract:
                     raise KboFormatError(f"{source}: {part}.csv is missing from this {extract.kind} extract "
                                          "(Cookbook R018.00 §1.5).")
                 continue
-            check_header(path, columns)
+            check_header(path, columns, reader=reader)
             extract.files[part] = path
     return extract
 

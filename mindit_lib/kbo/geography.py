@@ -109,13 +109,12 @@ def locate_entities(con: duckdb.DuckDBPyConnection) -> None:
     enterprise (``refnis`` NULL when not located; ``resolution`` says how or why not)."""
     con.execute("""
         CREATE OR REPLACE TABLE kbo_location AS
-        WITH est AS (
-            SELECT e.establishment_number, e.enterprise_number, e.start_date,
-                   arg_max(a.refnis, a.refnis IS NOT NULL) AS refnis
-            FROM kbo_establishment_v e
-            LEFT JOIN kbo_address_commune a ON a.entity_number = e.establishment_number
-                                           AND a.type_of_address = 'BAET'
-            GROUP BY ALL),
+        WITH unit_address AS (   -- one row per establishment unit with a BAET address: a located one if any
+            SELECT entity_number, arg_max(refnis, refnis IS NOT NULL) AS refnis
+            FROM kbo_address_commune WHERE type_of_address = 'BAET' GROUP BY 1),
+        est AS (   -- (grouping the addresses first, then joining one to one, is half the work of the reverse)
+            SELECT DISTINCT e.establishment_number, e.enterprise_number, e.start_date, a.refnis
+            FROM kbo_establishment_v e LEFT JOIN unit_address a ON a.entity_number = e.establishment_number),
         seat AS (
             SELECT entity_number, arg_max(refnis, refnis IS NOT NULL) AS refnis
             FROM kbo_address_commune WHERE type_of_address = 'REGO' AND resolution <> 'struck_off' GROUP BY 1),

@@ -72,7 +72,8 @@ def province_hierarchy(con: duckdb.DuckDBPyConnection, province: str) -> Hierarc
 
 
 def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[str], *, with_total: bool,
-                  totals: pd.DataFrame | None = None) -> pd.DataFrame:
+                  totals: pd.DataFrame | None = None, hidden: set[str] | frozenset[str] = frozenset()
+                  ) -> pd.DataFrame:
     """Aggregate commune counts to every territory and protect the table.
 
     Parameters
@@ -85,7 +86,10 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
         Publish a total column ``_T`` (row sums).
     totals : DataFrame, optional
         ``refnis, value, status`` of the total column as already published by another table: imposed
-        (suppressed there ⇒ suppressed here; never chosen as a complement here).
+        (suppressed there ⇒ suppressed here; chosen as a complement here only when nothing else can protect a
+        cell — the returned total rows then say so, and :func:`protect_family` suppresses it everywhere).
+    hidden : set of str
+        Territories whose cells must be suppressed (a totals table, after a table sharing it needed them).
 
     Returns
     -------
@@ -115,17 +119,54 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
             equations.append((at[(row, TOTAL)], [at[(row, c)] for c in categories]))
     forced = np.zeros(len(at), dtype=bool)
     eligible = np.ones(len(at), dtype=bool)
+    reserve = None
+    for row in hidden:
+        for col in cols:
+            forced[at[(row, col)]] = True
     if totals is not None and with_total:
-        hidden = set(totals.loc[totals["status"] == "confidential", "refnis"])
+        imposed = set(totals.loc[totals["status"] == "confidential", "refnis"])
+        reserve = np.zeros(len(at), dtype=bool)
         for row in rows:
             eligible[at[(row, TOTAL)]] = False
-            forced[at[(row, TOTAL)]] = row in hidden
-    suppressed = protect(grid.to_numpy().ravel(), equations, forced=forced, eligible=eligible)
+            reserve[at[(row, TOTAL)]] = True
+            forced[at[(row, TOTAL)]] = row in imposed
+    suppressed = protect(grid.to_numpy().ravel(), equations, forced=forced, eligible=eligible, reserve=reserve)
     out = grid.stack().rename("n").reset_index().rename(columns={"level_0": "refnis", "level_1": "category"})
     out["n"] = out["n"].astype(int)
     out["status"] = np.where(suppressed, "confidential", "final")
     out["value"] = out["n"].where(~suppressed)
     return out
+
+
+def protect_family(total_counts: pd.DataFrame, parts: list[tuple[pd.DataFrame, list[str]]],
+                   hierarchy: Hierarchy) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Protect a totals table and the tables that break it down (by sector, by legal form…) together, so that
+    every one of them publishes the same totals.
+
+    The totals are protected first and imposed on each breakdown. When a breakdown can only protect a cell by
+    suppressing one of its totals (e.g. a commune with 3 units in 3 sections: the published 3 would give each
+    away), that total is suppressed in the totals table too and everything is protected again, until no table
+    needs another.
+
+    Returns
+    -------
+    tuple
+        The protected totals (``refnis, category, n, value, status``) and each breakdown without its total column.
+    """
+    hidden: set[str] = set()
+    while True:
+        totals = protect_table(total_counts.assign(category=TOTAL), hierarchy, [TOTAL], with_total=False,
+                               hidden=hidden)
+        published_hidden = set(totals.loc[totals["status"] == "confidential", "refnis"])
+        tables, needed = [], set()
+        for counts, categories in parts:
+            table = protect_table(counts, hierarchy, categories, with_total=True, totals=totals)
+            own = table[table["category"] == TOTAL]
+            needed |= set(own.loc[own["status"] == "confidential", "refnis"]) - published_hidden
+            tables.append(table[table["category"] != TOTAL])
+        if not needed:
+            return totals, tables
+        hidden |= needed
 
 
 def display(value: float | None, status: str) -> str:
@@ -178,36 +219,27 @@ def compute_indicators(con: duckdb.DuckDBPyConnection, province: str, *, creatio
         LEFT JOIN kbo_main_activity m ON m.entity_number = e.enterprise_number
         WHERE l.kind = 'enterprise' AND l.refnis IS NOT NULL"""
     sections = _counts(con, f"SELECT l.refnis, {SECTION_SQL} AS category, count(*) AS n {enterprises} GROUP BY ALL")
-    totals = protect_table(sections.assign(category=TOTAL), hier, [TOTAL], with_total=False)
-    tables: list[pd.DataFrame] = [totals.assign(indicator_id="KBO_ENTERPRISES_ACTIVE", dimension=None,
-                                                category=None, period=year)]
-
-    def shared_total(indicator: str, dimension: str, counts: pd.DataFrame) -> pd.DataFrame:
-        cats = sorted(set(counts["category"]))
-        table = protect_table(counts, hier, cats, with_total=True, totals=totals)
-        table = table[table["category"] != TOTAL]
-        return table.assign(indicator_id=indicator, dimension=dimension, period=year)
-
-    tables.append(shared_total("KBO_ENTERPRISES_ACTIVE", "nace_section", sections))
     # no table of enterprises by age class: its classes line up with the creation years published beside it
     # (exactly when the snapshot is 31 December), which would let suppressed creation cells be solved for; the
     # mean age (not published under 3 enterprises) says how old the firms are
     forms = _counts(con, f"""SELECT l.refnis, CASE WHEN e.type_of_enterprise = '1' THEN '{NATURAL_PERSON}'
                                 ELSE coalesce(e.juridical_form_cac, e.juridical_form, 'inconnue') END AS category,
                                 count(*) AS n {enterprises} GROUP BY ALL""")
-    by_form = shared_total("KBO_ENTERPRISES_BY_LEGAL_FORM", "legal_form", forms)
-    tables.append(by_form)
-    tables.append(_share(by_form, totals, year))
-    tables.append(_mean_age(con, enterprises, snapshot, hier))
+    totals, (by_section, by_form) = protect_family(
+        sections, [(sections, sorted(set(sections["category"]))), (forms, sorted(set(forms["category"])))], hier)
+    by_form = by_form.assign(indicator_id="KBO_ENTERPRISES_BY_LEGAL_FORM", dimension="legal_form", period=year)
+    tables: list[pd.DataFrame] = [
+        totals.assign(indicator_id="KBO_ENTERPRISES_ACTIVE", dimension=None, category=None, period=year),
+        by_section.assign(indicator_id="KBO_ENTERPRISES_ACTIVE", dimension="nace_section", period=year),
+        by_form, _share(by_form, totals, year), _mean_age(con, enterprises, snapshot, hier)]
     units = _counts(con, f"""SELECT l.refnis, {SECTION_SQL} AS category, count(*) AS n
                              FROM kbo_location l LEFT JOIN kbo_main_activity m ON m.entity_number = l.entity_number
                              WHERE l.kind = 'establishment' AND l.refnis IS NOT NULL GROUP BY ALL""")
-    unit_totals = protect_table(units.assign(category=TOTAL), hier, [TOTAL], with_total=False)
+    unit_totals, (unit_sections,) = protect_family(units, [(units, sorted(set(units["category"])))], hier)
     tables.append(unit_totals.assign(indicator_id="KBO_ESTABLISHMENT_UNITS", dimension=None, category=None,
                                      period=year))
-    unit_sections = protect_table(units, hier, sorted(set(units["category"])), with_total=True, totals=unit_totals)
-    tables.append(unit_sections[unit_sections["category"] != TOTAL].assign(
-        indicator_id="KBO_ESTABLISHMENT_UNITS", dimension="nace_section", period=year))
+    tables.append(unit_sections.assign(indicator_id="KBO_ESTABLISHMENT_UNITS", dimension="nace_section",
+                                       period=year))
     years = [str(y) for y in range(year - creation_years + 1, year + 1)]
     created = _counts(con, f"SELECT l.refnis, CAST(year(e.start_date) AS VARCHAR) AS category, count(*) AS n "
                            f"{enterprises} AND e.start_date IS NOT NULL GROUP BY ALL")

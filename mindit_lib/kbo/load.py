@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from mindit_lib.kbo.extract import Extract, KboFormatError, first_bad_line, open_extract, unpack
+from mindit_lib.kbo.extract import Extract, KboFormatError, first_bad_line, open_extract, unpacking
 from mindit_lib.kbo.geography import RESOLUTIONS, KboReferenceError, geography_report, locate_addresses, locate_entities
 from mindit_lib.kbo.layout import DATA_FILES, FILES, KboFile, snake
 from mindit_lib.kbo.schema import DATE_FORMAT, ensure_schema, read_csv_sql
@@ -113,31 +114,72 @@ def import_extract(con: duckdb.DuckDBPyConnection, source: str | Path, *, workdi
     source = Path(source)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    digest = None
+    digest = _Digest(source)   # the zip's SHA-256, computed while the import runs
     try:
-        digest = _digest(source)
-        with tempfile.TemporaryDirectory(prefix="kbo-", dir=workdir) as tmp:
-            extract = open_extract(unpack(source, Path(tmp)), source)
+        with tempfile.TemporaryDirectory(prefix="kbo-", dir=workdir) as tmp, \
+                unpacking(source, Path(tmp), UNPACK_ORDER) as (folder, unpacker):
+            extract = open_extract(folder, source, unpacker)
             con.execute("BEGIN TRANSACTION")
+            # the row order of the kbo_* tables carries no meaning (every reader orders or aggregates):
+            # not keeping the files' order lets DuckDB write the big files in parallel without the extra
+            # work (and memory) of ordering row groups, and leaves nothing to recompress at the checkpoint
+            keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+            con.execute("SET preserve_insertion_order = false")
             try:
                 ensure_schema(con)
                 report = (_load_full if extract.kind == "full" else _apply_update)(con, extract)
+                if unpacker is not None:
+                    unpacker.finish()   # every member read whole (CRC checked), as unpacking first did
                 if derive:
                     derive_tables(con, extract.snapshot_date)
                     report.geography = geography_report(con)
                 report.seconds = time.perf_counter() - t0
-                _record(con, extract, report, digest, started)
+                _record(con, extract, report, digest.value(), started)
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            finally:
+                con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
             con.execute("COMMIT")
     except duckdb.Error as exc:
-        _record_failure(con, source, digest, started, str(exc))
+        _record_failure(con, source, digest.value(missing=None), started, str(exc))
         raise KboFormatError(f"{source}: {exc}") from None
     except (KboFormatError, KboReferenceError, OSError) as exc:
-        _record_failure(con, source, digest, started, str(exc))
+        _record_failure(con, source, digest.value(missing=None), started, str(exc))
         raise
     return report
+
+
+#: the order an import reads the files in (the zip is unpacked in this order, see ``extract.Unpacker``)
+UNPACK_ORDER = ("meta", "code") + tuple(f"{name}{part}" for name in DATA_FILES
+                                         for part in ("", "_delete", "_insert"))
+
+
+class _Digest:
+    """:func:`_digest` of the source in a background thread (hashing releases the GIL)."""
+
+    def __init__(self, source: Path):
+        self._value: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(source,), name="kbo-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, source: Path) -> None:
+        try:
+            self._value = _digest(source)
+        except BaseException as exc:
+            self._error = exc
+
+    _RAISE = object()
+
+    def value(self, missing: object = _RAISE) -> str | None:
+        """The digest; what computing it raised (or ``missing`` when given)."""
+        self._thread.join()
+        if self._error is not None:
+            if missing is _Digest._RAISE:
+                raise self._error
+            return missing  # type: ignore[return-value]
+        return self._value
 
 
 def _digest(source: Path) -> str | None:
@@ -161,6 +203,7 @@ def _load_full(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImportRep
             con.execute(f"DELETE FROM {spec.table}")
             report.rows[spec.name] = 0
             continue
+        extract.ready(path)
         report.rows[spec.name] = _replace(con, spec, path, report)
     return report
 
@@ -174,6 +217,7 @@ def _apply_update(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImport
         raise KboFormatError(f"{extract.source}: update extract n° {extract.number} is not newer than the last "
                              f"extract applied (n° {last[0]}): it was already applied or comes from before it.")
     report = KboImportReport(str(extract.source), "update", extract.number, extract.snapshot_date)
+    extract.ready(extract.files["code"])
     report.rows["code"] = _replace(con, FILES["code"], extract.files["code"], report)
     staged = []
     for name in DATA_FILES:  # stage and check every file before changing anything
@@ -183,8 +227,10 @@ def _apply_update(con: duckdb.DuckDBPyConnection, extract: Extract) -> KboImport
         delete_path, insert_path = extract.files[f"{name}_delete"], extract.files[f"{name}_insert"]
         key_spec = KboFile(f"{name}_delete", (spec.key,), None, mandatory=(spec.key,),
                            patterns=tuple(p for p in spec.patterns if p[0] == spec.key))
+        extract.ready(delete_path)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _kbo_del_{name} AS SELECT * FROM {_csv(delete_path, (spec.key,))}")
         _check(con, f"_kbo_del_{name}", key_spec, delete_path, report)
+        extract.ready(insert_path)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _kbo_ins_{name} AS SELECT * FROM {_csv(insert_path, spec.columns)}")
         _check(con, f"_kbo_ins_{name}", spec, insert_path, report, label=f"{name}_insert")
         staged.append(spec)
@@ -247,7 +293,7 @@ def _check(con: duckdb.DuckDBPyConnection, table: str, spec: KboFile, path: Path
         tests.append((column, "is empty but mandatory", lambda row, c=column: bool((row.get(c) or "").strip())))
     for column, pattern in spec.patterns:
         checks.append(f"count_if(NULLIF(trim({snake(column)}), '') IS NOT NULL "
-                      f"AND NOT regexp_full_match({snake(column)}, '{pattern}'))")
+                      f"AND NOT {pattern_sql(snake(column), pattern)})")
         tests.append((column, f"does not match the documented format {pattern}",
                       lambda row, c=column, p=pattern: not (row.get(c) or "").strip()
                       or re.fullmatch(p, row[c]) is not None))
@@ -276,6 +322,47 @@ def _check(con: duckdb.DuckDBPyConnection, table: str, spec: KboFile, path: Path
         if count:
             report.unparsable_dates[f"{label or spec.name}.{column}"] = (int(count), example)
     return int(rows)
+
+
+#: one piece of a documented pattern: ``\d{n}``, ``\d``, an escaped character, a letter/digit/space/dash
+_PATTERN_TOKEN = re.compile(r"\\d\{(\d+)\}|\\d|\\([^A-Za-z0-9])|([A-Za-z0-9 _-])")
+
+
+def pattern_sql(column: str, pattern: str) -> str:
+    """SQL true where ``column`` matches ``pattern`` entirely, as ``regexp_full_match(column, pattern)`` is.
+
+    The layout's patterns are alternatives of fixed strings (``2003|2008|2025``) and of digit templates
+    (``\\d{4}\\.\\d{3}\\.\\d{3}``, optionally in one ``(?:…)`` group): they are written as ``IN (…)`` and
+    ``GLOB '[0-9][0-9]…'``, which accept exactly the same values (RE2's ``\\d`` is ASCII ``[0-9]``, as GLOB's
+    range) and cost DuckDB 3–4 times less than the regular expression on the 35 million activity rows. Any
+    other pattern keeps ``regexp_full_match``.
+    """
+    body = pattern[3:-1] if pattern.startswith("(?:") and pattern.endswith(")") else pattern
+    literals, globs = [], []
+    for branch in body.split("|"):
+        pos, text, digits = 0, [], False
+        while pos < len(branch):
+            token = _PATTERN_TOKEN.match(branch, pos)
+            if token is None:
+                return f"regexp_full_match({column}, '{pattern}')"
+            if token.group(0).startswith("\\d"):
+                text.append("[0-9]" * int(token.group(1) or 1))
+                digits = True
+            else:
+                char = token.group(2) or token.group(3)
+                if char in "*?[]'\\":
+                    return f"regexp_full_match({column}, '{pattern}')"
+                text.append(char)
+            pos = token.end()
+        if not text:
+            return f"regexp_full_match({column}, '{pattern}')"
+        (globs if digits else literals).append("".join(text))
+    tests = []
+    if literals:
+        quoted = ", ".join(f"'{v}'" for v in literals)
+        tests.append(f"{column} IN ({quoted})")
+    tests += [f"{column} GLOB '{g}'" for g in globs]
+    return "(" + " OR ".join(tests) + ")"
 
 
 def _record(con: duckdb.DuckDBPyConnection, extract: Extract, report: KboImportReport, digest: str | None,
