@@ -226,3 +226,46 @@ def test_no_suppressed_cell_can_be_recovered(config, store):
     primary = (n > 0) & (n < 3)
     assert determined(matrix, primary) != []                         # without complements, the attacker wins
     assert hidden.sum() > primary.sum()
+
+
+def test_cell_pinned_through_its_arrondissement_and_the_province_is_freed_there():
+    """Column A: one enterprise in each of 61001, 61002 (arr. 61000 = 2) and 62001, 62002 (arr. 62000 = 2);
+    the province's 4 is published. 4 = 2 + 2 with each arrondissement cell the sum of two suppressed cells of at
+    least 1 pins all six cells: the commune rows have nothing to do with it (their totals are shared with the
+    table of totals, so they stay published). The fix moves the province cell of A against another province
+    cell — a cycle through the province, its arrondissements and the communes — instead of suppressing the
+    commune rows' 300 and 1 500 (and then refusing: « cell … cannot be protected »)."""
+    import pandas as pd
+
+    from mindit_lib.kbo.indicators import Hierarchy
+
+    hier = Hierarchy("60000", {"61001": "61000", "61002": "61000", "61003": "61000",
+                               "62001": "62000", "62002": "62000", "62003": "62000"})
+    cats = list("ABCDE")
+    grid = {"61001": [1, 5, 5, 40, 300], "61002": [1, 5, 40, 5, 1500], "61003": [0, 5, 5, 5, 5],
+            "62001": [1, 0, 0, 300, 8], "62002": [1, 8, 0, 0, 40], "62003": [0, 0, 0, 8, 8]}
+    counts = pd.DataFrame([(c, k, n) for c, row in grid.items() for k, n in zip(cats, row, strict=True)],
+                          columns=["refnis", "category", "n"])
+    row_total = {c: sum(row) for c, row in grid.items()}
+    arr = {a: sum(row_total[c] for c in hier.communes if hier.communes[c] == a) for a in hier.arrondissements}
+    total = {"60000": sum(arr.values()), **arr, **row_total}
+    totals = pd.DataFrame({"refnis": list(total), "category": "_T", "n": list(total.values()),
+                           "value": list(total.values()), "status": "final"})
+    table = protect_table(counts, hier, cats, with_total=True, totals=totals)
+    matrix = table_system(table, hier, True)
+    hidden = (table["status"] == "confidential").to_numpy()
+    n = table["n"].to_numpy()
+    primary = (n > 0) & (n < 3)
+    assert primary.sum() == 6 and hidden[primary].all()
+    assert determined(matrix, hidden) == []
+    assert pinned(matrix, hidden, n) == []
+    shown = {(r, c): s == "final" for r, c, s in zip(table["refnis"], table["category"], table["status"], strict=True)}
+    # the binding equation is the province's column A: its 4 is suppressed, and one province cell beside it
+    assert not shown[("60000", "A")] and not shown[("60000", "B")]
+    # the large cells of the pinned cells' rows stay published; no total, no zero is suppressed
+    assert all(shown[(r, c)] for r, row in grid.items() for c, v in zip(cats, row, strict=True) if v >= 300)
+    assert all(shown[(r, "_T")] for r in hier.rows) and (n[hidden] > 0).all()
+    assert sorted((r, c) for (r, c), s in shown.items() if not s) == [
+        ("60000", "A"), ("60000", "B"), ("61000", "A"), ("61000", "B"), ("61001", "A"), ("61001", "B"),
+        ("61002", "A"), ("61002", "B"), ("62000", "A"), ("62000", "B"), ("62001", "A"), ("62001", "E"),
+        ("62002", "A"), ("62002", "B"), ("62002", "E")]

@@ -16,8 +16,16 @@ suppressed cell is *exposed* when every solution within those bounds gives it th
 
 The constraint matrices of these tables (sums along the territory tree, row totals) are totally unimodular, so the
 linear programme's range of a cell is its integer range: a cell that is not exposed can take at least two whole
-values. Complements are added until no cell is exposed; against a bound, a complement of at least 2 is preferred
-(it gives the equation room).
+values.
+
+Complements are chosen per exposed cell by a linear programme (:func:`_protection`, the protection-level model of
+Fischetti and Salazar-González): the cheapest change of the table that moves the exposed cell by one, keeps every
+equation and keeps every cell within its bounds (a cell of 1 cannot go down); the published cells it moves are
+suppressed. That change is then a second solution the attacker cannot rule out, for the exposed cell and for every
+cell it moves, whichever equations pinned them: the search follows chains of equations as far as needed (a
+commune's cell pinned through its arrondissement and the province is freed in that column, not in its own row).
+Suppressing more never removes a solution, so a protected cell stays protected; a cell is published
+as a complement at the cost of its value (small cells first), zeros only when no positive cell can do it.
 """
 
 from __future__ import annotations
@@ -138,7 +146,14 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
     Returns
     -------
     numpy.ndarray of bool
-        True where the cell is suppressed; no such cell is determined by the published ones.
+        True where the cell is suppressed; no such cell is determined by the published ones, nor pinned to its
+        bound.
+
+    Raises
+    ------
+    ValueError
+        When a suppressed cell cannot be protected by any change of the table within the eligible (then the
+        reserve) cells, e.g. the only enterprise of a commune whose total is shared and may not be suppressed.
     """
     vals = np.asarray(values, dtype=float)
     unpublished = np.isnan(vals)
@@ -148,57 +163,88 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
         suppressed |= np.asarray(forced, dtype=bool)
     can = np.ones(vals.size, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool).copy()
     matrix = equation_matrix(vals.size, equations)
-    members = [np.flatnonzero(matrix[row]) for row in range(matrix.shape[0])]
-    of_cell: list[list[int]] = [[] for _ in range(vals.size)]
-    for row, cells in enumerate(members):
-        for cell in cells:
-            of_cell[cell].append(row)
+    lower = np.where(vals >= 1, 1.0, 0.0)
+    spare = None if reserve is None else can | np.asarray(reserve, dtype=bool)
     while True:
         exposed = exposed_cells(matrix, suppressed)
-        against_bound = False
         if exposed.size == 0:
             exposed = bound_exposed_cells(matrix, suppressed, vals)
             exposed = exposed[~unpublished[exposed]]  # a cell not published at all has no value to protect
-            against_bound = True
         if exposed.size == 0:
             return suppressed & ~unpublished | unpublished
-        # one complement per exposed cell in this round (a cell whose equations just got one waits for the next
-        # check): far fewer rounds than one complement at a time
-        touched = np.zeros(vals.size, dtype=bool)
+        # cells moved by a change found in this round have a second solution already (and keep it)
+        protected = np.zeros(vals.size, dtype=bool)
         for cell in exposed:
-            if touched[cell]:
+            if protected[cell]:
                 continue
-            choice = _complement(np.array([cell]), members, of_cell, suppressed, can, vals, need_room=against_bound)
-            if choice is None and reserve is not None:
-                choice = _complement(np.array([cell]), members, of_cell, suppressed, can | np.asarray(reserve, bool),
-                                     vals, need_room=against_bound)
-            if choice is None:  # nothing left to suppress beside it: refuse rather than publish an exposed cell
+            moved = _protection(int(cell), matrix, suppressed, can, vals, lower)
+            if moved is None and spare is not None:
+                moved = _protection(int(cell), matrix, suppressed, spare, vals, lower)
+            if moved is None:  # no change of the table can move it: refuse rather than publish an exposed cell
                 raise ValueError(f"cell {int(cell)} cannot be protected: no cell left to suppress with it.")
-            suppressed[choice] = True
-            for row in of_cell[choice]:
-                touched[members[row]] = True
+            suppressed[moved] = True
+            protected[moved] = True
 
 
-def _complement(exposed: np.ndarray, members: list[np.ndarray], of_cell: list[list[int]], suppressed: np.ndarray,
-                can: np.ndarray, vals: np.ndarray, need_room: bool = False) -> int | None:
-    """The next cell to suppress: taken in an equation where an exposed cell is the only unknown if there is
-    one (else in any equation of an exposed cell); published and eligible; positive ones first (a suppressed
-    zero would read « n.d. » where there is nothing), then the one that leaves the fewest of its own equations
-    with a single unknown (it closes a cycle of suppressions), smallest.
-    ``need_room`` (cells pinned to their bounds): a cell of at least 2 first, which loosens the bound."""
-    exposed_set = set(exposed.tolist())
-    mine = [members[row] for row in sorted({r for cell in exposed_set for r in of_cell[cell]})]
-    lonely = [m for m in mine if suppressed[m].sum() == 1]
-    best = None
-    for group in (lonely, mine):
-        for m in group:
-            for other in m:
-                if suppressed[other] or not can[other]:
-                    continue
-                opened = sum(1 for row in of_cell[other] if not suppressed[members[row]].any())
-                key = (need_room and vals[other] < 2, vals[other] <= 0, opened, vals[other], int(other))
-                if best is None or key < best:
-                    best = key
+def _protection(cell: int, matrix: np.ndarray, suppressed: np.ndarray, can: np.ndarray, vals: np.ndarray,
+                lower: np.ndarray) -> np.ndarray | None:
+    """The cells to suppress (already suppressed or not) so that ``cell`` can take another whole value.
+
+    A linear programme looks for the cheapest change ``v`` of the table with ``v[cell] = ±1``, ``matrix @ v = 0``
+    (every equation still holds) and ``vals + v ≥ lower`` (no cell below its bound), moving only suppressed cells
+    and published cells of ``can``; a published cell costs ``1 + value`` per unit of change, a suppressed one
+    nothing. ``vals + v`` is then a solution the attacker cannot tell from ``vals``: every cell ``v`` moves
+    (returned) has at least two values once suppressed. Positive cells are tried first; zeros only when they
+    cannot do it (a suppressed zero reads « n.d. » where there is nothing).
+
+    Parameters
+    ----------
+    cell : int
+        The exposed cell.
+    matrix : numpy.ndarray
+        The equations (:func:`equation_matrix`).
+    suppressed : numpy.ndarray of bool
+        Cells suppressed so far.
+    can : numpy.ndarray of bool
+        Cells that may be chosen as complements.
+    vals, lower : numpy.ndarray
+        The cells' values and the attacker's lower bounds (1 for a positive cell, 0 for a zero).
+
+    Returns
+    -------
+    numpy.ndarray of int or None
+        The cells ``v`` moves (``cell`` among them), or None when no change within the allowed cells exists.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix, hstack
+
+    for with_zeros in (False, True):
+        allowed = suppressed | (can & ((vals > 0) | with_zeros))
+        allowed[cell] = True
+        cols = np.flatnonzero(allowed)
+        rows = np.any(matrix[:, cols] != 0, axis=1)
+        sub = csr_matrix(matrix[rows][:, cols])
+        a_eq = hstack([sub, -sub]).tocsr()          # v = up − down
+        cost = np.where(suppressed[cols], 0.0, 1.0 + vals[cols])
+        room = vals[cols] - lower[cols]             # 0 ≤ down ≤ vals − lower
+        at = int(np.searchsorted(cols, cell))
+        best = None
+        for up in (True, False):
+            if not up and room[at] < 1:
+                continue
+            bounds = [(0.0, None)] * cols.size + [(0.0, float(r)) for r in room]
+            bounds[at] = (1.0, 1.0) if up else (0.0, 0.0)
+            bounds[cols.size + at] = (0.0, 0.0) if up else (1.0, 1.0)
+            res = linprog(np.r_[cost, cost], A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]), bounds=bounds, method="highs")
+            if res.status == 2:                     # infeasible: no such change in this direction
+                continue
+            if res.status != 0:
+                raise ValueError(f"disclosure: the protection of cell {cell} failed ({res.message})")
+            if best is None or res.fun < best[0]:
+                change = res.x[:cols.size] - res.x[cols.size:]
+                best = (res.fun, cols[np.abs(change) > 1e-7])
         if best is not None:
-            return best[-1]
+            return best[1]
+        if not (can & ~suppressed & (vals <= 0)).any():
+            return None
     return None
