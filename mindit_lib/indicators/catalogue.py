@@ -230,7 +230,8 @@ def merge_catalogue_files(paths: list[Path]) -> dict[str, Any]:
     origin: dict[tuple[str, str], Path] = {}
     for path in paths:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            # libyaml's safe loader when PyYAML has it (same result, ~10× faster: every kernel loads it)
+            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         for section in ("datasets", "indicators"):
             for key, value in (data.get(section) or {}).items():
                 if (section, key) in origin:
