@@ -49,12 +49,23 @@ def test_explorer_shows_the_raw_population_and_follows_year_and_indicator(liege,
     assert "au 1er janvier 2026" in html_share and "Province de Liège" in html_share
 
 
+def x_axis_range(spec: dict) -> str:
+    """The x axis of the chart as Vega draws it (its accessible description in the SVG)."""
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(spec)
+    return re.search(r'aria-label="X-axis for a linear scale with values from ([^"]+)"', svg).group(1)
+
+
 def test_explorer_chart_is_the_library_evolution_chart_with_the_year_marked(liege):
     spec = ma_commune.explorer_chart(liege, "POPULATION_BY_COMMUNE", 2020)
     band = spec["layer"][0]
     assert band["mark"]["type"] == "rect" and band["data"]["values"] == [{"start": 2019.7, "end": 2020.3}]
     assert spec["title"]["text"] == "Population"
     assert spec["config"]["locale"]["number"]["decimal"] == ","  # the report's French locale
+    # the marked year keeps the lines' axis: 2009–2026 (population series), not 0–2026
+    assert x_axis_range(spec) == "2009 to 2026"
+    assert x_axis_range(ma_commune.explorer_chart(liege, "POPULATION_BY_COMMUNE", None)) == "2009 to 2026"
     one_year = ma_commune.explorer_chart(liege, "CENSUS_UNEMPLOYMENT_RATE", None)  # a single census year: bars
     assert "Taux de chômage" in json.dumps(one_year, ensure_ascii=False)
 
@@ -226,6 +237,8 @@ def test_largest_changes_from_the_raw_series(figures, data_dir):
     assert top["change_pct"].abs().is_monotonic_decreasing
     spec = evolutions.evolution_spec(liege, "POPULATION_BY_COMMUNE", top)
     assert len(spec["layer"][0]["data"]["values"]) == 3
+    first, last = int(series["period"].min()), int(series["period"].max())
+    assert x_axis_range(spec) == f"{first} to {last}"   # the highlighted spans do not stretch the axis to 0
 
 
 # ------------------------------------------------------------------------------------------ safety net

@@ -181,9 +181,14 @@ def mark_years(spec: dict, spans: list[tuple[float, float]], *, colour: str = "#
         inner = {k: spec.pop(k) for k in ("mark", "encoding", "transform") if k in spec}
         spec["layer"] = [inner]
     rows = [{"start": a - (0.3 if a == b else 0), "end": b + (0.3 if a == b else 0)} for a, b in spans]
+    # the band uses the lines' x scale (their explicit domain): with a scale of its own, Vega-Lite would merge
+    # a domain starting at 0 into the shared axis and squeeze the years into its right edge
+    lines_x = next((layer["encoding"]["x"] for layer in spec["layer"]
+                    if isinstance(layer.get("encoding", {}).get("x"), dict)), {})
+    x = {"field": "start", "type": "quantitative", "title": None}
+    x["scale"] = dict(lines_x.get("scale") or {"zero": False})
     band = {"data": {"values": rows}, "mark": {"type": "rect", "color": colour, "opacity": 0.25},
-            "encoding": {"x": {"field": "start", "type": "quantitative"},
-                         "x2": {"field": "end"}}}
+            "encoding": {"x": x, "x2": {"field": "end"}}}
     spec["layer"] = [band, *spec["layer"]]
     return spec
 
