@@ -127,8 +127,9 @@ def key_figures(prof: Profile, indicators: tuple[str, ...] = KEY_FIGURES, *, old
     for r in frame.to_dict("records"):
         mark = ""
         if r["_note"]:
-            notes.append(r["_note"])
-            mark = f'<sup class="note">{len(notes)}</sup>'
+            if r["_note"] not in notes:   # two figures of the same older year share one note
+                notes.append(r["_note"])
+            mark = f'<sup class="note">{notes.index(r["_note"]) + 1}</sup>'
         cells = "".join(f'<td class="num">{_e(r[c])}</td>' for c in cols)
         nums = ", ".join(str(refs[d]) for d in r["_sources"] if d in refs)
         body.append(f"<tr><th scope='row'>{_e(r['Indicateur'])}{mark}</th>{cells}"

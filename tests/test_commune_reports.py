@@ -74,6 +74,8 @@ def test_liege_report_prints_each_population_2016_2026_equal_to_the_source(manif
     assert "198 102 hab." in text and "au 1er janvier 2026" in text
     assert "Changement de source entre 2015 et 2016" in text and "même définition" in text
     assert "Donnée plus ancienne que le reste du rapport : revenus 2023" in text
+    first_page = PdfReader(pdf).pages[0].extract_text()   # the key figures: both incomes share one note
+    assert first_page.count("Donnée plus ancienne que le reste du rapport : revenus 2023") == 1
     assert "Chiffres clés" in text and "Sources et méthode" in text
     assert "Traceback" not in text and "refnis" not in text
 
