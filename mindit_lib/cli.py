@@ -82,12 +82,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         own = [t.refnis for t in territories.communes_of(province.refnis)]
         cov = coverage(store, territories, own)
         gaps = province_gaps(store, territories, own)
-        print(f"\n{'indicator':<40} years      communes with a value, first → last year (code list of the "
-              f"communes: 2011 = 589, 2019 = 581, 2025 = 565) ({province.display_name}: {len(own)} communes)")
+        print(f"\n{'indicator':<40} years      communes with a value, first → last year: all = every commune "
+              f"of the source files (Belgium's where a file is national; code lists: 2011 = 589, 2019 = 581, "
+              f"2025 = 565), province = {province.display_name} ({len(own)} communes)")
         for ind, rows in cov.groupby("indicator_id"):
             first, last = rows.iloc[0], rows.iloc[-1]
             lists = " → ".join(dict.fromkeys(rows["lists"]))
-            print(f"{ind:<40} {first.period}–{last.period}  Belgium {first.all_communes} → {last.all_communes} "
+            print(f"{ind:<40} {first.period}–{last.period}  all {first.all_communes} → {last.all_communes} "
                   f"(lists {lists}), province {first.province_communes} → {last.province_communes}")
             if ind in gaps:
                 print(f"{'':<40} {gaps[ind]}")

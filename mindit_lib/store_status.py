@@ -19,8 +19,9 @@ def dataset_lines(store: Store, catalogue: Catalogue) -> list[str]:
     runs = store.latest_imports().set_index("dataset")
     held = {table: store.query(f"SELECT dataset, count(*) AS n FROM {table} GROUP BY 1").set_index("dataset")["n"]
             for table in REFERENCE_TABLES}
-    diffs = store.query("SELECT dataset, count(*) AS n FROM refnis_crosswalk WHERE differs_from_reference "
-                        "IS NOT NULL GROUP BY 1").set_index("dataset")["n"]
+    diffs = store.query("SELECT dataset, count(*) AS n, string_agg(old_refnis || ' → ' || new_refnis || ' ' || "
+                        "differs_from_reference, '; ' ORDER BY old_refnis) AS what FROM refnis_crosswalk "
+                        "WHERE differs_from_reference IS NOT NULL GROUP BY 1").set_index("dataset")
     width = max(len(d) for d in catalogue.datasets) + 1
     lines = []
     for ds in catalogue.datasets.values():
@@ -36,7 +37,8 @@ def dataset_lines(store: Store, catalogue: Catalogue) -> list[str]:
             what = "reference table " + ", ".join(f"{t} ({int(held[t][ds.id]):,} {REFERENCE_TABLES[t]})"
                                                   for t in REFERENCE_TABLES if ds.id in held[t].index)
             if ds.id in diffs.index:
-                what += f"; {int(diffs[ds.id])} date(s) differ from mindit_lib/reference/refnis_crosswalk.csv"
+                what += (f"; {int(diffs.loc[ds.id, 'n'])} date(s) differ from mindit_lib/reference/"
+                         f"refnis_crosswalk.csv: {diffs.loc[ds.id, 'what']}")
         elif ds.role == "verification":
             what = (f"check only: its {int(r['rows'])} communes are identical to {ds.verifies} "
                     "(codes, names, attributes, shapes); adds no data")

@@ -11,11 +11,11 @@ def test_status_lists_datasets_and_coverage(config, capsys):
     assert main(["status", "--store", str(config.store_path)]) == 0
     out = capsys.readouterr().out
     assert "compiled_population" in out and "3696 rows" in out
-    assert (f"{'POPULATION_BY_COMMUNE':<40} 2009–2026  Belgium 589 → 84 (lists 2011 → 2011/2019/2025), "
+    assert (f"{'POPULATION_BY_COMMUNE':<40} 2009–2026  all 589 → 84 (lists 2011 → 2011/2019/2025), "
             "province 84 → 84") in out
-    assert f"{'POPULATION_SEX_AGE':<40} 2009–2015  Belgium 589 → 589 (lists 2011), province 84 → 84" in out
+    assert f"{'POPULATION_SEX_AGE':<40} 2009–2015  all 589 → 589 (lists 2011), province 84 → 84" in out
     # files in the 2025 geography count the 565 communes of 2025, the communes created in 2019/2025 included
-    assert f"{'BUILDING_STOCK_DWELLINGS':<40} 2025–2025  Belgium 565 → 565 (lists 2025), province 84 → 84" in out
+    assert f"{'BUILDING_STOCK_DWELLINGS':<40} 2025–2025  all 565 → 565 (lists 2025), province 84 → 84" in out
     assert "MIXED" not in out  # no period holds a dissolved commune beside its successor
     # each dataset says plainly what it is
     assert ("→ check only: its 84 communes are identical to statbel_boundaries_2011 (codes, names, attributes, "
