@@ -127,6 +127,7 @@ c.Spawner.environment = {
     "JUPYTER_PATH": str(REPO / "share" / "jupyter"),
     # pre-heated kernels per dashboard (mindit_lib.voila_pool): only Ma commune, one kernel per person
     "MINDIT_VOILA_POOLS": os.environ.get("MINDIT_VOILA_POOLS", '{"ma_commune.ipynb": 1}'),
+    "MINDIT_VOILA_FILL_DELAY": os.environ.get("MINDIT_VOILA_FILL_DELAY", ""),   # "" = voila_pool's default
 }
 if os.environ.get("MINDIT_DASHBOARD_FAULT"):  # tests only: make named dashboard callbacks fail on purpose
     c.Spawner.environment["MINDIT_DASHBOARD_FAULT"] = os.environ["MINDIT_DASHBOARD_FAULT"]

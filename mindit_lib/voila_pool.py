@@ -18,6 +18,8 @@ import types
 
 DEFAULT_POOLS = {"ma_commune.ipynb": 1}
 POOLS_ENV = "MINDIT_VOILA_POOLS"
+FILL_DELAY_ENV = "MINDIT_VOILA_FILL_DELAY"
+DEFAULT_FILL_DELAY = 15.0
 
 
 def pool_sizes(environ: dict[str, str] | None = None) -> dict[str, int]:
@@ -29,6 +31,24 @@ def pool_sizes(environ: dict[str, str] | None = None) -> dict[str, int]:
     if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
         raise ValueError(f"{POOLS_ENV} must be a JSON object of notebook → pool size, got {raw!r}")
     return sizes
+
+
+def fill_delay(environ: dict[str, str] | None = None) -> float:
+    """Seconds before a used pre-heated kernel is replaced (``MINDIT_VOILA_FILL_DELAY``, default
+    :data:`DEFAULT_FILL_DELAY`).
+
+    Voilà refills after 1 s; the new kernel then runs the whole dashboard (about 6 CPU seconds) while the page of
+    the kernel just taken is still being built — on 2 cores, at a person's first login (the pool kernel is still
+    pre-heating), the two share the CPU and the page comes seconds later. Waiting lets the first page finish first.
+    """
+    raw = (environ if environ is not None else os.environ).get(FILL_DELAY_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_FILL_DELAY
+    except ValueError:
+        raise ValueError(f"{FILL_DELAY_ENV} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{FILL_DELAY_ENV} must be ≥ 0, got {raw!r}")
+    return value
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -56,7 +76,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
                                                 page_config_hook=voila_configuration.page_config_hook)
     pools = {"default": {"pool_size": 0}, **{name: {"pool_size": size} for name, size in sizes.items()}}
     manager = pooled_class(parent=serverapp, connection_dir=old.connection_dir,
-                           kernel_spec_manager=serverapp.kernel_spec_manager, kernel_pools_config=pools)
+                           kernel_spec_manager=serverapp.kernel_spec_manager, kernel_pools_config=pools,
+                           fill_delay=fill_delay())
     serverapp.kernel_manager = manager
     serverapp.web_app.settings["kernel_manager"] = manager
     serverapp.session_manager.kernel_manager = manager

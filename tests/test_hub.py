@@ -266,6 +266,8 @@ def test_a_commune_user_logs_in_and_sees_their_commune(hub, passwords, browser, 
     # the commune comes from her hub group (on the server), not from anything in the page or the URL
     page.wait_for_selector(".mindit-portrait h1:has-text('Liège')", timeout=120_000)
     assert _value(page) == "198 102 hab."  # compiled/population_observations.csv, 62063, 2026
+    # her first page came from the kernel her server pre-heated (mindit_lib.voila_pool), not from a new one
+    assert re.search(r"Using pre-heated kernel: \S+ for ma_commune\.ipynb", hub.log_path.read_text(encoding="utf-8"))
     density = common.value_text(figures, "DENSITY", "62063", 2026).replace(NBSP, " ")
     page.select_option(".mindit-indicator select", "Densité de population")
     page.wait_for_selector(".mindit-explorer[data-indicator='DENSITY']", timeout=30_000)
