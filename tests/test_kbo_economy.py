@@ -136,11 +136,20 @@ def test_indicators_per_territory_with_confidential_cells(store, config):
     obs = compute_indicators(con, config.province)
     active = obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & obs["dimension"].isna()].set_index("refnis")
     assert active.loc["62063", "value"] == 7
-    # arr. Verviers 6 = Verviers 4 + Eupen 1 + Sankt Vith 1: with Verviers published, 6 − 4 = 2 over two suppressed
-    # cells of at least 1 each would give both away, so Verviers is suppressed too (a complement of at least 2)
-    assert active.loc["63079", "status"] == "confidential" and active.loc["63079", "n"] == 4
-    assert active.loc["61031", "value"] == 3 and active.loc["60000", "value"] == 16
-    assert active.loc["63000", "value"] == 6 and active.loc["62000", "value"] == 7
+    # arr. Verviers 6 = Verviers 4 + Eupen 1 + Sankt Vith 1: with the 6 published, 6 − 4 = 2 over two suppressed
+    # cells of at least 1 each would give both away; the tables by sector and by legal form are protected with the
+    # totals as one system, which suppresses the arrondissement's 6 and with it the province's 16 (16 − 3 − 7)
+    assert active.loc["63079", "value"] == 4
+    assert active.loc["63000", "status"] == "confidential" and active.loc["63000", "n"] == 6
+    assert active.loc["60000", "status"] == "confidential" and active.loc["60000", "n"] == 16
+    assert active.loc["61031", "value"] == 3 and active.loc["62000", "value"] == 7 and active.loc["61000", "value"] == 3
+    # everything published about active enterprises (totals, by sector, by legal form) together gives nothing away
+    tables = [obs[(obs["indicator_id"] == "KBO_ENTERPRISES_ACTIVE") & obs["dimension"].isna()].assign(category="_T")]
+    breakdowns = (("KBO_ENTERPRISES_ACTIVE", "nace_section"), ("KBO_ENTERPRISES_BY_LEGAL_FORM", "legal_form"))
+    tables += [obs[(obs["indicator_id"] == i) & (obs["dimension"] == d)] for i, d in breakdowns]
+    tables = [t.reset_index(drop=True) for t in tables]
+    matrix, n, hidden = family_system(province_hierarchy(con, config.province), tables[0], tables[1:])
+    assert determined(matrix, hidden) == [] and pinned(matrix, hidden, n) == []
     for refnis in ("63023", "63067"):                      # 1 enterprise each: suppressed, both in arr. Verviers
         assert active.loc[refnis, "status"] == "confidential" and np.isnan(active.loc[refnis, "value"])
         assert display(active.loc[refnis, "value"], "confidential") == CONFIDENTIAL_TEXT
@@ -191,8 +200,8 @@ def pinned(matrix: np.ndarray, suppressed: np.ndarray, n: np.ndarray) -> list[in
         goal = np.eye(cols.size)[k]
         low = milp(goal, constraints=cons, bounds=bounds, integrality=whole)
         high = milp(-goal, constraints=cons, bounds=bounds, integrality=whole)
-        assert low.success and high.success
-        if round(low.fun) == round(-high.fun):
+        assert low.success   # the true values are a solution; no maximum (unbounded above) is not pinned
+        if high.success and round(low.fun) == round(-high.fun):
             out.append(int(cell))
     return out
 
@@ -269,3 +278,67 @@ def test_cell_pinned_through_its_arrondissement_and_the_province_is_freed_there(
         ("60000", "A"), ("60000", "B"), ("61000", "A"), ("61000", "B"), ("61001", "A"), ("61001", "B"),
         ("61002", "A"), ("61002", "B"), ("62000", "A"), ("62000", "B"), ("62001", "A"), ("62001", "E"),
         ("62002", "A"), ("62002", "B"), ("62002", "E")]
+
+
+def family_system(hier, totals, breakdowns):
+    """Everything a family publishes as one system for the attacker: the totals (one unknown per territory, shared
+    by every table), each breakdown's cells, their territory sums and total = Σ categories per breakdown."""
+    cells = [totals, *breakdowns]
+    at, n, hidden, offset = {}, [], [], 0
+    for k, table in enumerate(cells):
+        for r, c, v, s in zip(table["refnis"], table["category"], table["n"], table["status"], strict=True):
+            at[(k, r, c)] = offset
+            n.append(v)
+            hidden.append(s == "confidential")
+            offset += 1
+    equations = []
+    for k, table in enumerate(cells):
+        for c in dict.fromkeys(table["category"]):
+            equations += [(at[(k, t, c)], [at[(k, p, c)] for p in parts]) for t, parts in hier.equations({})]
+    for k, table in enumerate(breakdowns, start=1):
+        cats = list(dict.fromkeys(table["category"]))
+        equations += [(at[(0, r, "_T")], [at[(k, r, c)] for c in cats]) for r in hier.rows]
+    return equation_matrix(offset, equations), np.array(n, dtype=float), np.array(hidden)
+
+
+def frame_of(grid: dict, cats: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame([(c, k, v) for c, row in grid.items() for k, v in zip(cats, row, strict=True)],
+                        columns=["refnis", "category", "n"])
+
+
+@pytest.mark.parametrize("communes, grids", [
+    # found by a fuzzer: each table was safe alone, but combining them pinned (1) or determined (2) cells
+    ({"63001": "63000", "63002": "63000"},
+     [{"63001": [4, 3], "63002": [1, 1]}, {"63001": [0, 3, 1, 3], "63002": [2, 0, 0, 0]}]),
+    ({"61001": "61000", "63002": "63000", "63004": "63000", "63005": "63000"},
+     [{"61001": [0, 1], "63002": [0, 2], "63004": [1, 0], "63005": [2, 3]},
+      {"61001": [0, 1, 0], "63002": [0, 1, 1], "63004": [1, 0, 0], "63005": [5, 0, 0]}]),
+    # random sparse counts: 3 arrondissements of 4 communes, 5 sectors and 4 legal forms of the same firms
+    (None, "random"),
+])
+def test_a_family_of_tables_is_safe_together(communes, grids):
+    from mindit_lib.kbo.indicators import Hierarchy, protect_family
+
+    if grids == "random":
+        rng = np.random.default_rng(11)
+        communes = {f"6{a}00{c}": f"6{a}000" for a in (1, 2, 3) for c in (1, 2, 3, 4)}
+        by_sector = {c: [int(v) for v in rng.choice([0, 0, 1, 2, 3, 6, 15], size=5)] for c in communes}
+        by_form = {}
+        for c, row in by_sector.items():   # the same firms spread over 4 legal forms
+            by_form[c] = [int(v) for v in rng.multinomial(sum(row), [0.5, 0.3, 0.15, 0.05])]
+        grids = [by_sector, by_form]
+    cats = [[f"s{i}" for i in range(len(next(iter(grids[0].values()))))],
+            [f"f{i}" for i in range(len(next(iter(grids[1].values()))))]]
+    hier = Hierarchy("60000", communes)
+    parts = [(frame_of(g, c), c) for g, c in zip(grids, cats, strict=True)]
+    totals, breakdowns = protect_family(parts[0][0], parts, hier)
+    matrix, n, hidden = family_system(hier, totals, breakdowns)
+    assert hidden[(n > 0) & (n < 3)].all()          # every small cell, in every table
+    assert determined(matrix, hidden) == []          # nothing solved for from all tables together
+    assert pinned(matrix, hidden, n) == []           # nor pinned knowing each suppressed cell is at least 1
+    for table in [totals, *breakdowns]:              # a suppressed cell carries no value, a published one its count
+        assert table.loc[table["status"] == "confidential", "value"].isna().all()
+        shown = table[table["status"] == "final"]
+        assert (shown["value"] == shown["n"]).all()

@@ -5,8 +5,9 @@ the province, and protected by :func:`mindit_lib.kbo.disclosure.protect` before 
 ``kbo_observation``: a cell counting 1 or 2 entities is suppressed, with complementary suppressions so that no
 suppressed cell can be computed from the published cells and totals. A suppressed cell has ``value`` NULL
 and ``status`` ``confidential`` and is shown as "n.d. (confidentiel)", never as 0. Tables that share their
-totals (active enterprises by sector, by legal form) publish the same totals: the total column is protected
-once, then imposed on each of them. There is no table by age class (see :func:`compute_indicators`).
+totals (active enterprises, by sector, by legal form) are protected as one system (:func:`protect_family`): they
+publish the same totals, and no suppressed cell can be computed by combining them. There is no table by age class
+(see :func:`compute_indicators`).
 """
 
 from __future__ import annotations
@@ -71,9 +72,22 @@ def province_hierarchy(con: duckdb.DuckDBPyConnection, province: str) -> Hierarc
     return Hierarchy(province, dict(rows))
 
 
+def territory_grid(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[str]) -> pd.DataFrame:
+    """Commune counts (``refnis, category, n``) as a territory × category grid summed to the arrondissements and
+    the province (rows :attr:`Hierarchy.rows`; communes outside the hierarchy ignored; missing cells 0)."""
+    grid = pd.DataFrame(0.0, index=hierarchy.rows, columns=list(categories))
+    inside = counts[counts["refnis"].isin(hierarchy.communes) & counts["category"].isin(categories)]
+    pivot = inside.pivot_table(index="refnis", columns="category", values="n", aggfunc="sum", fill_value=0)
+    grid.loc[pivot.index, pivot.columns] = pivot.to_numpy(dtype=float)
+    for arr in hierarchy.arrondissements:
+        members = [c for c, a in hierarchy.communes.items() if a == arr]
+        grid.loc[arr] = grid.loc[members].sum()
+    grid.loc[hierarchy.province] = grid.loc[hierarchy.arrondissements].sum()
+    return grid
+
+
 def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[str], *, with_total: bool,
-                  totals: pd.DataFrame | None = None, hidden: set[str] | frozenset[str] = frozenset()
-                  ) -> pd.DataFrame:
+                  totals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Aggregate commune counts to every territory and protect the table.
 
     Parameters
@@ -87,9 +101,8 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
     totals : DataFrame, optional
         ``refnis, value, status`` of the total column as already published by another table: imposed
         (suppressed there ⇒ suppressed here; chosen as a complement here only when nothing else can protect a
-        cell — the returned total rows then say so, and :func:`protect_family` suppresses it everywhere).
-    hidden : set of str
-        Territories whose cells must be suppressed (a totals table, after a table sharing it needed them).
+        cell — the returned total rows then say so). Tables published together are better protected as one
+        system: :func:`protect_family`.
 
     Returns
     -------
@@ -98,14 +111,7 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
     """
     rows = hierarchy.rows
     cols = list(categories) + ([TOTAL] if with_total else [])
-    grid = pd.DataFrame(0.0, index=rows, columns=cols)
-    inside = counts[counts["refnis"].isin(hierarchy.communes) & counts["category"].isin(categories)]
-    pivot = inside.pivot_table(index="refnis", columns="category", values="n", aggfunc="sum", fill_value=0)
-    grid.loc[pivot.index, pivot.columns] = pivot.to_numpy(dtype=float)
-    for arr in hierarchy.arrondissements:
-        members = [c for c, a in hierarchy.communes.items() if a == arr]
-        grid.loc[arr] = grid.loc[members].sum()
-    grid.loc[hierarchy.province] = grid.loc[hierarchy.arrondissements].sum()
+    grid = territory_grid(counts, hierarchy, categories)
     if with_total:
         grid[TOTAL] = grid[categories].sum(axis=1)
     n_cols = len(cols)
@@ -120,9 +126,6 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
     forced = np.zeros(len(at), dtype=bool)
     eligible = np.ones(len(at), dtype=bool)
     reserve = None
-    for row in hidden:
-        for col in cols:
-            forced[at[(row, col)]] = True
     if totals is not None and with_total:
         imposed = set(totals.loc[totals["status"] == "confidential", "refnis"])
         reserve = np.zeros(len(at), dtype=bool)
@@ -140,33 +143,67 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
 
 def protect_family(total_counts: pd.DataFrame, parts: list[tuple[pd.DataFrame, list[str]]],
                    hierarchy: Hierarchy) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Protect a totals table and the tables that break it down (by sector, by legal form…) together, so that
-    every one of them publishes the same totals.
+    """Protect a totals table and the tables that break it down (by sector, by legal form…) as one system.
 
-    The totals are protected first and imposed on each breakdown. When a breakdown can only protect a cell by
-    suppressing one of its totals (e.g. a commune with 3 units in 3 sections: the published 3 would give each
-    away), that total is suppressed in the totals table too and everything is protected again, until no table
-    needs another.
+    The tables are published together, so an attacker combines them: a total suppressed in one breakdown may be
+    computed from another (e.g. a commune whose published sectors give its total, which then gives a suppressed
+    legal form). Every cell of every table is one unknown of a single set of equations — each table's territory
+    sums, and for each breakdown, total = Σ its categories, the total being the *same* cell for all of them —
+    protected at once by :func:`mindit_lib.kbo.disclosure.protect`. So all tables publish the same totals and no
+    suppressed cell can be computed (or pinned to its bound) from everything published.
+
+    Parameters
+    ----------
+    total_counts : DataFrame
+        ``refnis, n`` (any ``category``) per commune: the totals.
+    parts : list of (DataFrame, list of str)
+        Each breakdown's commune counts (``refnis, category, n``) and its categories; per commune they must sum
+        to the total.
 
     Returns
     -------
     tuple
-        The protected totals (``refnis, category, n, value, status``) and each breakdown without its total column.
+        The protected totals (``refnis, category, n, value, status``, category ``_T``) and each breakdown (same
+        columns, without a total column).
+
+    Raises
+    ------
+    ValueError
+        A breakdown whose cells do not sum to the totals.
     """
-    hidden: set[str] = set()
-    while True:
-        totals = protect_table(total_counts.assign(category=TOTAL), hierarchy, [TOTAL], with_total=False,
-                               hidden=hidden)
-        published_hidden = set(totals.loc[totals["status"] == "confidential", "refnis"])
-        tables, needed = [], set()
-        for counts, categories in parts:
-            table = protect_table(counts, hierarchy, categories, with_total=True, totals=totals)
-            own = table[table["category"] == TOTAL]
-            needed |= set(own.loc[own["status"] == "confidential", "refnis"]) - published_hidden
-            tables.append(table[table["category"] != TOTAL])
-        if not needed:
-            return totals, tables
-        hidden |= needed
+    totals = territory_grid(total_counts.assign(category=TOTAL), hierarchy, [TOTAL])
+    grids = [territory_grid(counts, hierarchy, categories) for counts, categories in parts]
+    for k, grid in enumerate(grids):
+        diff = (grid.sum(axis=1) - totals[TOTAL]).abs()
+        if (diff > 0).any():
+            raise ValueError(f"breakdown {k} does not sum to the totals for {list(diff[diff > 0].index)[:5]}")
+    tables = [totals, *grids]
+    offsets = np.cumsum([0] + [g.size for g in tables])
+    rows = hierarchy.rows
+    pos = {r: i for i, r in enumerate(rows)}
+
+    def cell(table: int, row: str, col: int) -> int:
+        return int(offsets[table] + pos[row] * tables[table].shape[1] + col)
+
+    equations = []
+    for k, grid in enumerate(tables):
+        for col in range(grid.shape[1]):
+            for total, members in hierarchy.equations({}):
+                equations.append((cell(k, total, col), [cell(k, m, col) for m in members]))
+    for k, grid in enumerate(grids, start=1):
+        for row in rows:
+            equations.append((cell(0, row, 0), [cell(k, row, col) for col in range(grid.shape[1])]))
+    values = np.concatenate([g.to_numpy().ravel() for g in tables])
+    suppressed = protect(values, equations)
+    out = []
+    for k, grid in enumerate(tables):
+        frame = grid.stack().rename("n").reset_index().rename(columns={"level_0": "refnis", "level_1": "category"})
+        hidden = suppressed[offsets[k]:offsets[k + 1]]
+        frame["n"] = frame["n"].astype(int)
+        frame["status"] = np.where(hidden, "confidential", "final")
+        frame["value"] = frame["n"].where(~hidden)
+        out.append(frame)
+    return out[0], out[1:]
 
 
 def display(value: float | None, status: str) -> str:
