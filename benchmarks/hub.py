@@ -120,18 +120,24 @@ def kernels_of(hub: HubProcess) -> tuple[int, float, float]:
 
 
 # ------------------------------------------------------------------------------------------------ hub helpers
-def wait_pool_warm(hub: HubProcess, session: requests.Session, username: str, kernels: int,
-                   timeout: float = 180) -> float:
-    """Wait until ``username``'s server has ``kernels`` kernels, all idle and silent for 1.5 s: the pre-heated one
-    has run the whole dashboard. (Voilà's "Kernel pool of … is filled" is logged once the kernel has *started*,
-    before the dashboard ran in it: not a sign that a page would be fast.) Returns the seconds waited."""
+HANDED_OUT = re.compile(r"Using pre-heated kernel: (\S+) for ")
+
+
+def wait_pool_warm(hub: HubProcess, session: requests.Session, username: str, timeout: float = 180) -> float:
+    """Wait until ``username``'s server holds a pre-heated kernel that has run the whole dashboard: a kernel that
+    Voilà has not handed out yet (its server logs "Using pre-heated kernel: <id>" when it does), with every kernel
+    of the server idle and silent for 1.5 s. (Voilà's "Kernel pool of … is filled" is logged once the kernel has
+    *started*, before the dashboard ran in it; counting kernels fails once used ones are culled, and the refill
+    comes ``MINDIT_VOILA_FILL_DELAY`` seconds after a page took the last one.) Returns the seconds waited."""
     t0 = time.monotonic()
     quiet_since, last = None, None
     while time.monotonic() - t0 < timeout:
         listed = session.get(f"{hub.url}/user/{username}/api/kernels", timeout=10).json()
-        state = (len(listed), all(k["execution_state"] == "idle" for k in listed),
+        used = set(HANDED_OUT.findall(hub.log_path.read_text(encoding="utf-8", errors="replace")))
+        fresh = [k for k in listed if k["id"] not in used]
+        state = (tuple(sorted(k["id"] for k in listed)), all(k["execution_state"] == "idle" for k in listed),
                  max((k["last_activity"] for k in listed), default=""))
-        if state[0] >= kernels and state[1]:
+        if fresh and state[1]:
             if state != last:
                 quiet_since, last = time.monotonic(), state
             elif time.monotonic() - quiet_since >= 1.5:
@@ -316,25 +322,22 @@ def phase_pooled(janitor: Janitor, browser, config: Config, tmp: Path, repeats: 
     say(f"  cold login → first widget: {out['cold']:.2f} s (server start {out['spawn']:.2f} s)")
     session = hub.login("liege", password)
     server_login(hub, session, "liege")
-    kernels = 2  # the cold page's kernel and the pool's refill
-    say(f"  pool warm again {wait_pool_warm(hub, session, 'liege', kernels):.1f} s later")
+    say(f"  pool warm again {wait_pool_warm(hub, session, 'liege'):.1f} s later")
     answered, charted = switch_times(page, repeats)
     out["switch"], out["switch_answer"] = statistics.median(charted), statistics.median(answered)
     say("  indicator switch → chart: " + ", ".join(f"{s * 1000:.0f}" for s in charted)
         + " ms (kernel answer in page: " + ", ".join(f"{s * 1000:.0f}" for s in answered) + " ms)")
     warm, alone = [], []
     for _ in range(repeats):
-        wait_pool_warm(hub, session, "liege", kernels)
+        wait_pool_warm(hub, session, "liege")
         warm.append(timed("first widget, pool warm", lambda: browser_first_widget(context, hub, "liege")))
-        kernels += 1
     context.close()
     for _ in range(repeats):
-        wait_pool_warm(hub, session, "liege", kernels)
+        wait_pool_warm(hub, session, "liege")
         alone.append(timed("HTTP page, one person alone, pool warm",
                            lambda: fetch_page(session, page_url(hub, "liege"))))
-        kernels += 1
     out["warm"], out["alone"] = statistics.median(warm), statistics.median(alone)
-    wait_pool_warm(hub, session, "liege", kernels)
+    wait_pool_warm(hub, session, "liege")
     return hub, out
 
 
@@ -352,7 +355,7 @@ def phase_concurrent(hub: HubProcess, communes: list[tuple[str, str]], rounds: i
     say(f"  {len(people)} servers started in {time.perf_counter() - t0:.1f} s ({parallel} at a time; "
         f"each {min(spawns):.1f}–{max(spawns):.1f} s)")
     t0 = time.perf_counter()
-    warm_all(hub, sessions, 1, parallel)
+    warm_all(hub, sessions, parallel)
     say(f"  every pre-heated kernel ready {time.perf_counter() - t0:.1f} s later")
     times: list[float] = []
     errors: list[str] = []
@@ -364,16 +367,16 @@ def phase_concurrent(hub: HubProcess, communes: list[tuple[str, str]], rounds: i
             f"max {max(got):.2f} s" if got else f"  round {r + 1}: no page")
         if r + 1 < rounds:
             t0 = time.perf_counter()
-            warm_all(hub, sessions, 2 + r, parallel)
+            warm_all(hub, sessions, parallel)
             say(f"  every pool refilled and pre-heated {time.perf_counter() - t0:.1f} s later")
     kernels, gb, cpu = kernels_of(hub)
     return {"times": times, "errors": errors, "spawns": spawns, "kernels": kernels, "gb": gb, "cpu": cpu}
 
 
-def warm_all(hub: HubProcess, sessions: dict[str, requests.Session], kernels: int, parallel: int) -> None:
-    """:func:`wait_pool_warm` for every person (``kernels`` each)."""
+def warm_all(hub: HubProcess, sessions: dict[str, requests.Session], parallel: int) -> None:
+    """:func:`wait_pool_warm` for every person."""
     with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(lambda u: wait_pool_warm(hub, sessions[u], u, kernels, timeout=300), sessions))
+        list(pool.map(lambda u: wait_pool_warm(hub, sessions[u], u, timeout=300), sessions))
 
 
 def one_round(hub: HubProcess, sessions: dict[str, requests.Session]) -> tuple[list[float], list[str]]:
