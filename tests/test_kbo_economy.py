@@ -315,6 +315,11 @@ def frame_of(grid: dict, cats: list[str]):
     ({"61001": "61000", "63002": "63000", "63004": "63000", "63005": "63000"},
      [{"61001": [0, 1], "63002": [0, 2], "63004": [1, 0], "63005": [2, 3]},
       {"61001": [0, 1, 0], "63002": [0, 1, 1], "63004": [1, 0, 0], "63005": [5, 0, 0]}]),
+    # found by a second fuzzer: tables sharing totals are not totally unimodular — a fractional second solution
+    # ([1, 1.5]) hid five cells that can only be 1 as whole numbers
+    ({"62003": "62000", "63005": "63000", "63006": "63000", "64001": "64000", "64008": "64000"},
+     [{"62003": [1, 2, 0], "63005": [0, 1, 0], "63006": [0, 0, 1], "64001": [0, 0, 2], "64008": [0, 2, 0]},
+      {"62003": [1, 2], "63005": [1, 0], "63006": [0, 1], "64001": [2, 0], "64008": [1, 1]}]),
     # random sparse counts: 3 arrondissements of 4 communes, 5 sectors and 4 legal forms of the same firms
     (None, "random"),
 ])

@@ -14,9 +14,11 @@ suppressed cell is *exposed* when every solution within those bounds gives it th
   their lower bounds (``8 = 3 + 1 + 1 + 1 + 1 + 1`` with five suppressed cells: each is 1), or any combination of
   equations that pins cells to their bounds (:func:`bound_exposed_cells`, a linear programme).
 
-The constraint matrices of these tables (sums along the territory tree, row totals) are totally unimodular, so the
-linear programme's range of a cell is its integer range: a cell that is not exposed can take at least two whole
-values.
+The constraint matrices of one table (sums along the territory tree, row totals) are totally unimodular, so the
+linear programme's range of a cell is its integer range. Tables that share their totals (protected as one system)
+are not: a fractional second solution may exist where no whole one does, so a last check looks for a whole-number
+change of the suppressed cells that moves each of them (:func:`integer_exposed_cells`), and complements are chosen
+by a mixed-integer programme.
 
 Complements are chosen per exposed cell by a linear programme (:func:`_protection`, the protection-level model of
 Fischetti and Salazar-González): the cheapest change of the table that moves the exposed cell by one, keeps every
@@ -171,6 +173,9 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
             exposed = bound_exposed_cells(matrix, suppressed, vals)
             exposed = exposed[~unpublished[exposed]]  # a cell not published at all has no value to protect
         if exposed.size == 0:
+            exposed = integer_exposed_cells(matrix, suppressed, vals, lower)
+            exposed = exposed[~unpublished[exposed]]
+        if exposed.size == 0:
             return suppressed & ~unpublished | unpublished
         # cells moved by a change found in this round have a second solution already (and keep it)
         protected = np.zeros(vals.size, dtype=bool)
@@ -190,12 +195,12 @@ def _protection(cell: int, matrix: np.ndarray, suppressed: np.ndarray, can: np.n
                 lower: np.ndarray) -> np.ndarray | None:
     """The cells to suppress (already suppressed or not) so that ``cell`` can take another whole value.
 
-    A linear programme looks for the cheapest change ``v`` of the table with ``v[cell] = ±1``, ``matrix @ v = 0``
-    (every equation still holds) and ``vals + v ≥ lower`` (no cell below its bound), moving only suppressed cells
-    and published cells of ``can``; a published cell costs ``1 + value`` per unit of change, a suppressed one
-    nothing. ``vals + v`` is then a solution the attacker cannot tell from ``vals``: every cell ``v`` moves
-    (returned) has at least two values once suppressed. Positive cells are tried first; zeros only when they
-    cannot do it (a suppressed zero reads « n.d. » where there is nothing).
+    A mixed-integer programme (:func:`_change`) looks for the cheapest whole-number change ``v`` of the table with
+    ``v[cell] = ±1``, ``matrix @ v = 0`` (every equation still holds) and ``vals + v ≥ lower`` (no cell below its
+    bound), moving only suppressed cells and published cells of ``can``; a published cell costs ``1 + value`` per
+    unit of change, a suppressed one nothing. ``vals + v`` is then a solution the attacker cannot tell from
+    ``vals``: every cell ``v`` moves (returned) has at least two values once suppressed. Positive cells are tried
+    first; zeros only when they cannot do it (a suppressed zero reads « n.d. » where there is nothing).
 
     Parameters
     ----------
@@ -215,36 +220,75 @@ def _protection(cell: int, matrix: np.ndarray, suppressed: np.ndarray, can: np.n
     numpy.ndarray of int or None
         The cells ``v`` moves (``cell`` among them), or None when no change within the allowed cells exists.
     """
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix, hstack
-
     for with_zeros in (False, True):
         allowed = suppressed | (can & ((vals > 0) | with_zeros))
-        allowed[cell] = True
-        cols = np.flatnonzero(allowed)
-        rows = np.any(matrix[:, cols] != 0, axis=1)
-        sub = csr_matrix(matrix[rows][:, cols])
-        a_eq = hstack([sub, -sub]).tocsr()          # v = up − down
-        cost = np.where(suppressed[cols], 0.0, 1.0 + vals[cols])
-        room = vals[cols] - lower[cols]             # 0 ≤ down ≤ vals − lower
-        at = int(np.searchsorted(cols, cell))
-        best = None
-        for up in (True, False):
-            if not up and room[at] < 1:
-                continue
-            bounds = [(0.0, None)] * cols.size + [(0.0, float(r)) for r in room]
-            bounds[at] = (1.0, 1.0) if up else (0.0, 0.0)
-            bounds[cols.size + at] = (0.0, 0.0) if up else (1.0, 1.0)
-            res = linprog(np.r_[cost, cost], A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]), bounds=bounds, method="highs")
-            if res.status == 2:                     # infeasible: no such change in this direction
-                continue
-            if res.status != 0:
-                raise ValueError(f"disclosure: the protection of cell {cell} failed ({res.message})")
-            if best is None or res.fun < best[0]:
-                change = res.x[:cols.size] - res.x[cols.size:]
-                best = (res.fun, cols[np.abs(change) > 1e-7])
-        if best is not None:
-            return best[1]
+        moved = _change(cell, matrix, allowed, np.where(suppressed, 0.0, 1.0 + vals), vals, lower)
+        if moved is not None:
+            return moved
         if not (can & ~suppressed & (vals <= 0)).any():
             return None
+    return None
+
+
+def _change(cell: int, matrix: np.ndarray, allowed: np.ndarray, cost: np.ndarray, vals: np.ndarray,
+            lower: np.ndarray) -> np.ndarray | None:
+    """The cheapest whole-number change ``v`` of the table with ``v[cell] = ±1``, ``matrix @ v = 0`` and
+    ``vals + v ≥ lower``, moving only ``allowed`` cells (``cost`` per unit of change): the cells it moves, or None.
+
+    Whole numbers (a mixed-integer programme): when several tables share their totals, the equations are not
+    totally unimodular, and a fractional change would prove nothing to an attacker who knows counts are whole.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_matrix, hstack
+
+    allowed = allowed.copy()
+    allowed[cell] = True
+    cols = np.flatnonzero(allowed)
+    rows = np.any(matrix[:, cols] != 0, axis=1)
+    sub = csr_matrix(matrix[rows][:, cols])
+    a_eq = hstack([sub, -sub]).tocsr()          # v = up − down
+    k = cols.size
+    room = vals[cols] - lower[cols]             # 0 ≤ down ≤ vals − lower
+    at = int(np.searchsorted(cols, cell))
+    c = np.r_[cost[cols], cost[cols]]
+    best = None
+    for up in (True, False):
+        if not up and room[at] < 1:
+            continue
+        lb, ub = np.zeros(2 * k), np.r_[np.full(k, np.inf), room]
+        if up:
+            lb[at], ub[at], ub[k + at] = 1.0, 1.0, 0.0
+        else:
+            ub[at], lb[k + at], ub[k + at] = 0.0, 1.0, 1.0
+        res = milp(c, constraints=LinearConstraint(a_eq, 0.0, 0.0), bounds=Bounds(lb, ub),
+                   integrality=np.ones(2 * k))
+        if res.status == 2:                     # infeasible: no such change in this direction
+            continue
+        if res.status != 0:
+            raise ValueError(f"disclosure: the protection of cell {cell} failed ({res.message})")
+        if best is None or res.fun < best[0]:
+            change = np.round(res.x[:k] - res.x[k:])
+            best = (res.fun, cols[change != 0])
+    return None if best is None else best[1]
+
+
+def integer_exposed_cells(matrix: np.ndarray, suppressed: np.ndarray, vals: np.ndarray,
+                          lower: np.ndarray) -> np.ndarray:
+    """Suppressed cells that take a single *whole* value given the published cells, the equations and the
+    bounds — beyond :func:`bound_exposed_cells`, whose linear programme can find a fractional second solution
+    where no whole one exists (tables sharing totals). A cell is safe once a whole-number change of the
+    suppressed cells moves it; every cell that change moves is safe with it."""
+    proven = ~suppressed.copy()
+    exposed = []
+    free = np.zeros(vals.size)
+    for cell in np.flatnonzero(suppressed):
+        if proven[cell]:
+            continue
+        moved = _change(int(cell), matrix, suppressed, free, vals, lower)
+        if moved is None:
+            exposed.append(int(cell))
+            proven[cell] = True
+        else:
+            proven[moved] = True
+    return np.array(exposed, dtype=int)
     return None
