@@ -20,14 +20,14 @@ are not: a fractional second solution may exist where no whole one does, so a la
 change of the suppressed cells that moves each of them (:func:`integer_exposed_cells`), and complements are chosen
 by a mixed-integer programme.
 
-Complements are chosen per exposed cell by a linear programme (:func:`_protection`, the protection-level model of
-Fischetti and Salazar-González): the cheapest change of the table that moves the exposed cell by one, keeps every
-equation and keeps every cell within its bounds (a cell of 1 cannot go down); the published cells it moves are
+Complements are chosen per exposed cell by a mixed-integer programme (:func:`_protection`, the protection-level
+model of Fischetti and Salazar-González): the cheapest change of the table that moves the exposed cell by one, keeps
+every equation and keeps every cell within its bounds (a cell of 1 cannot go down); the published cells it moves are
 suppressed. That change is then a second solution the attacker cannot rule out, for the exposed cell and for every
-cell it moves, whichever equations pinned them: the search follows chains of equations as far as needed (a
-commune's cell pinned through its arrondissement and the province is freed in that column, not in its own row).
-Suppressing more never removes a solution, so a protected cell stays protected; a cell is published
-as a complement at the cost of its value (small cells first), zeros only when no positive cell can do it.
+cell it moves, whichever equations pinned them: the search follows chains of equations as far as needed (a commune's
+cell pinned through its arrondissement and the province is freed in that column, not in its own row). Suppressing
+more never removes a solution, so a protected cell stays protected; a cell is published as a complement at the cost
+of its value (small cells first), zeros only when no positive cell can do it.
 """
 
 from __future__ import annotations
@@ -141,9 +141,9 @@ def protect(values: Sequence[float], equations: Sequence[Equation], *, threshold
         Cells that may be chosen as complements (default: all). Totals shared with other tables are made
         ineligible so that every table publishes them alike.
     reserve : sequence of bool, optional
-        Ineligible cells that may still be chosen when no eligible cell can protect an exposed one (shared
-        totals: the caller then suppresses them in every table that shares them, see
-        :func:`mindit_lib.kbo.indicators.protect_family`).
+        Ineligible cells that may still be chosen when no eligible cell can protect an exposed one (totals imposed
+        by another table, see :func:`mindit_lib.kbo.indicators.protect_table`: the caller reads from the result
+        which of them had to be suppressed).
 
     Returns
     -------
@@ -278,7 +278,7 @@ def integer_exposed_cells(matrix: np.ndarray, suppressed: np.ndarray, vals: np.n
     bounds — beyond :func:`bound_exposed_cells`, whose linear programme can find a fractional second solution
     where no whole one exists (tables sharing totals). A cell is safe once a whole-number change of the
     suppressed cells moves it; every cell that change moves is safe with it."""
-    proven = ~suppressed.copy()
+    proven = ~suppressed
     exposed = []
     free = np.zeros(vals.size)
     for cell in np.flatnonzero(suppressed):
@@ -291,4 +291,3 @@ def integer_exposed_cells(matrix: np.ndarray, suppressed: np.ndarray, vals: np.n
         else:
             proven[moved] = True
     return np.array(exposed, dtype=int)
-    return None

@@ -134,6 +134,12 @@ def protect_table(counts: pd.DataFrame, hierarchy: Hierarchy, categories: list[s
             reserve[at[(row, TOTAL)]] = True
             forced[at[(row, TOTAL)]] = row in imposed
     suppressed = protect(grid.to_numpy().ravel(), equations, forced=forced, eligible=eligible, reserve=reserve)
+    return published(grid, suppressed)
+
+
+def published(grid: pd.DataFrame, suppressed: np.ndarray) -> pd.DataFrame:
+    """A protected territory × category grid as rows ``refnis, category, n, value, status`` (``suppressed``: one
+    flag per cell, row by row; ``value`` NULL where ``status`` is ``confidential``)."""
     out = grid.stack().rename("n").reset_index().rename(columns={"level_0": "refnis", "level_1": "category"})
     out["n"] = out["n"].astype(int)
     out["status"] = np.where(suppressed, "confidential", "final")
@@ -195,14 +201,7 @@ def protect_family(total_counts: pd.DataFrame, parts: list[tuple[pd.DataFrame, l
             equations.append((cell(0, row, 0), [cell(k, row, col) for col in range(grid.shape[1])]))
     values = np.concatenate([g.to_numpy().ravel() for g in tables])
     suppressed = protect(values, equations)
-    out = []
-    for k, grid in enumerate(tables):
-        frame = grid.stack().rename("n").reset_index().rename(columns={"level_0": "refnis", "level_1": "category"})
-        hidden = suppressed[offsets[k]:offsets[k + 1]]
-        frame["n"] = frame["n"].astype(int)
-        frame["status"] = np.where(hidden, "confidential", "final")
-        frame["value"] = frame["n"].where(~hidden)
-        out.append(frame)
+    out = [published(grid, suppressed[offsets[k]:offsets[k + 1]]) for k, grid in enumerate(tables)]
     return out[0], out[1:]
 
 
